@@ -1,0 +1,68 @@
+# Recurrent HCC: SBRT vs SBRT+TACE, a re-executable report.
+# `make help` lists the targets. Every target bootstraps .venv first
+# (pinned by requirements.lock); a second call reinstalls nothing.
+
+SHELL := /bin/bash
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut -c1-12)
+
+# Inputs and outputs of a run; override on the command line, e.g.
+#   make report DATA=my/cohort.csv AE=my/adverse_events.csv OUT=build-mine
+DATA ?= data/cohort.csv
+AE ?= data/adverse_events.csv
+OUT ?= build
+# Extra papermill parameters, e.g. PARAMS="-p ratio 3 -p caliper 0.1"
+PARAMS ?=
+
+export PYTHONPATH := $(CURDIR)
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets and what they do
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## Create .venv with the pinned packages (once)
+
+.PHONY: analysis
+analysis: $(STAMP) ## Validate the data and execute the notebooks with papermill into $(OUT)/
+	$(PY) -m helpers.pipeline --cohort $(DATA) --adverse-events $(AE) --out $(OUT) $(PARAMS)
+
+.PHONY: report
+report: analysis ## Build the report: notebooks, then the manuscript (HTML, PDF, DOCX) in $(OUT)/report/
+	@if [ -d manuscript ] || [ -f index.qmd ]; then $(PY) -m helpers.render --out $(OUT); fi
+
+.PHONY: test
+test: $(STAMP) ## Run the test suite
+	$(PY) -m pytest -q
+
+.PHONY: data
+data: $(STAMP) ## Regenerate the synthetic cohort in data/ (fixed seed; byte-identical)
+	$(PY) -m helpers.synthetic --out data
+
+.PHONY: crosscheck
+crosscheck: $(STAMP) ## Cross-check matching and survival against R (needs R with survival and MatchIt)
+	$(PY) -m pytest -q -m r_crosscheck --run-r
+
+.PHONY: lock
+lock: ## Re-pin requirements.lock from requirements.txt (needs the network)
+	rm -rf .venv-lock && $(PYTHON_BOOT) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -r requirements.txt
+	.venv-lock/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .venv-lock
+
+.PHONY: clean
+clean: ## Remove build output (keeps .venv)
+	rm -rf build _manuscript .quarto

@@ -1,0 +1,144 @@
+"""Derived variables: BED, the Table 1 categories, and the survival endpoints.
+
+Everything here is computed from raw values (age in years, platelet count,
+dose and fractions, dates), never read from stored categories.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DAYS_PER_MONTH: float = 30.4375  # 365.25 / 12
+DEFAULT_CUTOFF: str = "2025-09-30"
+
+
+def bed_gy(total_dose_gy, fractions, alpha_beta: float = 10.0):
+    r"""Biologically effective dose of the linear-quadratic model.
+
+    .. math:: \mathrm{BED} = D\left(1 + \frac{d}{\alpha/\beta}\right), \qquad d = D / n
+
+    Parameters
+    ----------
+    total_dose_gy : float or array-like
+        Total prescribed dose :math:`D` in Gy.
+    fractions : int or array-like
+        Number of fractions :math:`n`.
+    alpha_beta : float
+        The tissue's :math:`\alpha/\beta` ratio in Gy (10 for HCC).
+
+    Examples
+    --------
+    >>> round(bed_gy(48, 8), 1)     # the paper's lowest BED
+    76.8
+    >>> bed_gy(50, 5)               # exactly on the 100 Gy boundary
+    100.0
+    """
+    d = np.asarray(total_dose_gy, dtype=float)
+    n = np.asarray(fractions, dtype=float)
+    out = d * (1.0 + (d / n) / alpha_beta)
+    return float(out) if out.ndim == 0 else out
+
+
+@dataclass(frozen=True)
+class Table1Variable:
+    """A row group of Table 1: a derived categorical column and its levels (reference first)."""
+
+    column: str
+    label: str
+    levels: tuple[str, ...]
+
+
+# In the order of the paper's Table 1. The first level is the reference.
+TABLE1_VARIABLES: tuple[Table1Variable, ...] = (
+    Table1Variable("child_pugh_class", "Child-Pugh classification", ("A", "B")),
+    Table1Variable("platelets_group", "Platelet count (10^9/L)", ("<100", ">=100")),
+    Table1Variable("afp_group", "Alpha-fetoprotein (ng/mL)", ("<200", ">=200")),
+    Table1Variable("hepatitis_type", "Type of chronic hepatitis", ("HBV", "HCV")),
+    Table1Variable("age_group", "Age (years)", ("<60", ">=60")),
+    Table1Variable("bed_group", "BED (alpha/beta = 10, Gy)", ("<100", ">=100")),
+    Table1Variable("sex_group", "Gender", ("Female", "Male")),
+    Table1Variable("pvtt_group", "Portal vein tumour thrombus", ("Without", "With")),
+    Table1Variable("diameter_group", "Maximum tumour diameter (cm)", ("<5", ">=5")),
+    Table1Variable("ecog_group", "ECOG PS score", ("0", "1")),
+    Table1Variable("prior_treatment_group", "Previous treatment", ("Once", "Twice or more")),
+)
+
+#: The Methods' ten propensity covariates (as Table 1 categories). Platelet
+#: count is in Table 1 but not in the propensity model.
+PROPENSITY_COVARIATES: tuple[str, ...] = (
+    "sex_group", "age_group", "hepatitis_type", "child_pugh_class", "diameter_group",
+    "bed_group", "afp_group", "pvtt_group", "prior_treatment_group", "ecog_group",
+)
+
+
+def _two_groups(values: pd.Series, threshold: float, low: str, high: str) -> pd.Series:
+    out = pd.Series(np.where(values < threshold, low, high), index=values.index, dtype=object)
+    out[values.isna()] = np.nan
+    return out
+
+
+def add_table1_categories(df: pd.DataFrame, alpha_beta: float = 10.0) -> pd.DataFrame:
+    """Add ``bed_gy`` and the Table 1 category columns (see ``TABLE1_VARIABLES``).
+
+    Cut-points as in the paper: age < 60 / >= 60 years, platelets < 100 / >= 100
+    x10^9/L, AFP < 200 / >= 200 ng/mL, diameter < 5 / >= 5 cm, BED < 100 / >= 100 Gy,
+    prior treatment once / twice or more. ECOG is kept as its level ("0", "1", "2").
+    """
+    out = df.copy()
+    out["bed_gy"] = bed_gy(out["sbrt_dose_gy"], out["sbrt_fractions"], alpha_beta)
+    out["child_pugh_class"] = out["child_pugh"].astype(object)
+    out["platelets_group"] = _two_groups(out["platelets_1e9_per_l"], 100, "<100", ">=100")
+    out["afp_group"] = _two_groups(out["afp_ng_ml"], 200, "<200", ">=200")
+    out["hepatitis_type"] = out["hepatitis"].astype(object)
+    out["age_group"] = _two_groups(out["age_years"], 60, "<60", ">=60")
+    # Round to 1e-9 Gy so that 50 Gy in 5 fractions is >= 100 whatever the float path.
+    out["bed_group"] = _two_groups(out["bed_gy"].round(9), 100, "<100", ">=100")
+    out["sex_group"] = out["sex"].astype(object)
+    out["pvtt_group"] = out["pvtt"].map({0: "Without", 1: "With"}).astype(object)
+    out["diameter_group"] = _two_groups(out["tumor_diameter_cm"], 5, "<5", ">=5")
+    out["ecog_group"] = out["ecog"].astype("Int64").astype(str).replace("<NA>", np.nan)
+    out["prior_treatment_group"] = np.where(out["prior_treatments"] <= 1, "Once", "Twice or more")
+    return out
+
+
+def _months_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    return (end - start).dt.days / DAYS_PER_MONTH
+
+
+def add_endpoints(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFrame:
+    """Add OS, PFS and LC as (months, event) pairs, from SBRT start.
+
+    - OS: death from any cause.
+    - PFS: first progression anywhere, or death, whichever first.
+    - LC: progression of the irradiated lesion; death censors.
+
+    Every endpoint is censored at ``last_followup`` or at the data ``cutoff``,
+    whichever is earlier; an event after the cut-off counts as censored at the
+    cut-off. Months are days / 30.4375.
+
+    Adds ``os_months``, ``os_event``, ``pfs_months``, ``pfs_event``,
+    ``lc_months``, ``lc_event`` and ``followup_months`` (time to death or to
+    censoring: the observed time of OS).
+    """
+    out = df.copy()
+    cut = pd.Timestamp(cutoff)
+    start = pd.to_datetime(out["sbrt_start"])
+    end = pd.to_datetime(out["last_followup"]).clip(upper=cut)
+
+    def endpoint(event_date: pd.Series) -> tuple[pd.Series, pd.Series]:
+        ev = pd.to_datetime(event_date)
+        happened = ev.notna() & (ev <= end)
+        when = ev.where(happened, end)
+        return _months_between(start, when), happened.astype(int)
+
+    out["os_months"], out["os_event"] = endpoint(out["death_date"])
+    first = pd.concat([pd.to_datetime(out["progression_date"]), pd.to_datetime(out["death_date"])], axis=1).min(axis=1)
+    out["pfs_months"], out["pfs_event"] = endpoint(first)
+    out["lc_months"], out["lc_event"] = endpoint(out["local_progression_date"])
+    # Death before local progression ends LC follow-up (censored at death).
+    died = out["os_event"].astype(bool) & ~out["lc_event"].astype(bool)
+    out.loc[died, "lc_months"] = out.loc[died, "os_months"]
+    out["followup_months"] = out["os_months"]
+    return out

@@ -1,0 +1,138 @@
+"""The data dictionary, as code: one ``Column`` per input column.
+
+The loader validates against it and ``docs/data-dictionary.md`` is generated
+from it (``python -m helpers.schema``), so the page a reviewer reads and the
+rules the loader applies cannot drift apart (a test checks the page is current).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["text", "code", "integer", "number", "date", "flag", "list"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    ``kind`` is how a cell is parsed: ``text`` (free text), ``code`` (one of
+    ``allowed``), ``integer``, ``number`` (decimal), ``date`` (ISO YYYY-MM-DD),
+    ``flag`` (0 or 1), ``list`` (``;``-separated codes from ``allowed``).
+    ``required`` columns may not have empty cells; for the others an empty
+    cell means "did not happen" (dates) or "not applicable".
+    ``hard_range`` is the physically possible range (outside it: error);
+    ``soft_range`` the clinically plausible one (outside it: warning).
+    """
+
+    name: str
+    kind: Kind
+    meaning: str
+    unit: str = ""
+    allowed: tuple[str, ...] = ()
+    required: bool = True
+    hard_range: tuple[float, float] | None = None
+    soft_range: tuple[float, float] | None = None
+    example: str = ""
+
+
+COHORT_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "text", "Pseudonymous patient identifier, unique in the file.", example="SYN-0001"),
+    Column("arm", "code", "Treatment received.", allowed=("SBRT", "SBRT+TACE"), example="SBRT"),
+    Column("sex", "code", "Sex.", allowed=("Female", "Male"), example="Male"),
+    Column("age_years", "integer", "Age at SBRT start.", unit="years", hard_range=(0, 120), soft_range=(18, 95), example="58"),
+    Column("hepatitis", "code", "Aetiology of the underlying chronic hepatitis.", allowed=("HBV", "HCV"), example="HBV"),
+    Column("child_pugh", "code", "Child-Pugh class at SBRT start.", allowed=("A", "B", "C"), example="A"),
+    Column("platelets_1e9_per_l", "number", "Platelet count before SBRT.", unit="10^9/L", hard_range=(0, 2000), soft_range=(10, 800), example="112"),
+    Column("afp_ng_ml", "number", "Serum alpha-fetoprotein before SBRT.", unit="ng/mL", hard_range=(0, 1e7), soft_range=(0, 1e5), example="15.3"),
+    Column("pvtt", "flag", "Portal vein tumour thrombus (1 = present).", allowed=("0", "1"), example="0"),
+    Column("ecog", "integer", "ECOG performance status.", allowed=("0", "1", "2"), hard_range=(0, 4), example="0"),
+    Column("prior_treatments", "integer", "Number of earlier resections, RFA or TACE sessions for HCC.", hard_range=(0, 50), soft_range=(1, 15), example="1"),
+    Column("months_since_last_treatment", "number", "Time from the latest earlier treatment to SBRT start.", unit="months", hard_range=(0, 600), soft_range=(0, 240), example="7.5"),
+    Column("n_tumors", "integer", "Number of tumours at recurrence.", hard_range=(1, 100), soft_range=(1, 10), example="1"),
+    Column("tumor_diameter_cm", "number", "Diameter of the largest lesion.", unit="cm", hard_range=(0.1, 40), soft_range=(0.5, 20), example="3.2"),
+    Column("residual_liver_volume_cc", "number", "Residual (uninvolved) liver volume.", unit="cc", hard_range=(50, 5000), soft_range=(400, 3000), example="1150"),
+    Column("sbrt_dose_gy", "number", "Total prescribed SBRT dose.", unit="Gy", hard_range=(1, 100), soft_range=(20, 70), example="50"),
+    Column("sbrt_fractions", "integer", "Number of SBRT fractions.", hard_range=(1, 40), soft_range=(1, 10), example="5"),
+    Column("sbrt_start", "date", "First day of SBRT (time zero of every endpoint).", example="2015-03-02"),
+    Column("tace_date", "date", "Date of the TACE session after SBRT; empty in the SBRT arm.", required=False, example="2015-03-10"),
+    Column("last_followup", "date", "Date of last follow-up (or of death).", example="2025-09-30"),
+    Column("death_date", "date", "Date of death from any cause; empty if alive at last follow-up.", required=False, example=""),
+    Column("progression_date", "date", "Date of first radiographic progression anywhere; empty if none.", required=False, example="2017-01-16"),
+    Column("local_progression_date", "date", "Date of progression of the irradiated lesion (mRECIST); empty if none.", required=False, example=""),
+    Column("progression_sites", "list", "Sites of first progression, ';'-separated; 'in-field' is the irradiated lesion (also counted as liver).", allowed=("liver", "in-field", "bone", "lung", "lymph node", "pelvis", "adrenal", "peritoneum", "brain", "other"), required=False, example="liver;bone"),
+    Column("subsequent_therapy", "code", "Treatment of progression; empty without progression.", allowed=("single", "multiple", "conservative"), required=False, example="single"),
+)
+
+ADVERSE_EVENT_COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "text", "Patient identifier; must exist in the cohort file.", example="SYN-0001"),
+    Column("phase", "code", "When the event occurred: during/after SBRT, or after TACE.", allowed=("SBRT", "post-TACE"), example="SBRT"),
+    Column("term", "text", "CTCAE v4.0 term; radiation-induced liver disease as 'RILD (classic)' or 'RILD (non-classic)'.", example="Fatigue"),
+    Column("grade", "integer", "CTCAE grade.", allowed=("1", "2", "3", "4", "5"), hard_range=(1, 5), example="1"),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "cohort.csv": COHORT_COLUMNS,
+    "adverse_events.csv": ADVERSE_EVENT_COLUMNS,
+}
+
+RILD_TERMS: tuple[str, ...] = ("RILD (classic)", "RILD (non-classic)")
+
+
+def _describe(col: Column) -> str:
+    if col.allowed:
+        return ", ".join(f"`{a}`" for a in col.allowed)
+    if col.hard_range:
+        lo, hi = col.hard_range
+        return f"{lo:g} to {hi:g}"
+    return ""
+
+
+def data_dictionary_markdown() -> str:
+    """The data dictionary page, as Markdown."""
+    lines = [
+        "# Data dictionary",
+        "",
+        "<!-- Generated by `python -m helpers.schema` from helpers/schema.py; do not edit by hand. -->",
+        "",
+        "Two comma-separated UTF-8 files with a header row. Dates are ISO `YYYY-MM-DD`;",
+        "an empty cell in an optional date column means the event did not happen.",
+        "The default files in `data/` are **synthetic** (see `helpers/synthetic.py`).",
+        "",
+        "Values outside *possible* are errors (the run stops); values outside *plausible*",
+        "are warnings, listed in the report's data-quality appendix.",
+        "",
+    ]
+    for name, columns in TABLES.items():
+        lines += [f"## `{name}`", ""]
+        lines += ["| column | type | unit | allowed / possible | plausible | required | meaning |", "|---|---|---|---|---|---|---|"]
+        for c in columns:
+            soft = f"{c.soft_range[0]:g} to {c.soft_range[1]:g}" if c.soft_range else ""
+            lines.append(
+                f"| `{c.name}` | {c.kind} | {c.unit} | {_describe(c)} | {soft} | {'yes' if c.required else 'no'} | {c.meaning} |"
+            )
+        lines.append("")
+    lines += [
+        "## Rules across columns (`cohort.csv`)",
+        "",
+        "- `patient_id` is unique and not empty.",
+        "- No date before `sbrt_start`; none after `last_followup`; `death_date`, when present, equals `last_followup`.",
+        "- `local_progression_date`, when present, is on or after `progression_date` (which must then be present).",
+        "- `tace_date` is empty in the `SBRT` arm and present in the `SBRT+TACE` arm.",
+        "- `progression_sites` and `subsequent_therapy` are empty exactly when `progression_date` is empty.",
+        "",
+        "## Rules across files",
+        "",
+        "- Every `patient_id` of `adverse_events.csv` exists in `cohort.csv`.",
+        "- `post-TACE` events belong to patients of the `SBRT+TACE` arm.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+DATA_DICTIONARY_MD: Path = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
+
+if __name__ == "__main__":
+    DATA_DICTIONARY_MD.write_text(data_dictionary_markdown(), encoding="utf-8")
+    print(f"wrote {DATA_DICTIONARY_MD}")

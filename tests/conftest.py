@@ -1,0 +1,22 @@
+"""Shared test options: R cross-checks run only with --run-r (make crosscheck)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-r", action="store_true", default=False,
+                     help="run the cross-checks that call Rscript (survival, MatchIt)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-r"):
+        if shutil.which("Rscript") is None:
+            raise pytest.UsageError("--run-r needs Rscript with the survival and MatchIt packages")
+        return
+    skip = pytest.mark.skip(reason="R cross-check: run with `make crosscheck` (pytest --run-r)")
+    for item in items:
+        if "r_crosscheck" in item.keywords:
+            item.add_marker(skip)
