@@ -1,0 +1,364 @@
+"""Survival figures: Kaplan-Meier curves with a number-at-risk table, forest plots.
+
+All numbers come from :mod:`helpers.survival`; this module only draws.
+Plain matplotlib, sized for a journal column; fonts follow ``rcParams``.
+"""
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import transforms
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+from helpers.survival import ConfType, kaplan_meier, logrank_test
+
+#: Okabe-Ito colours: distinguishable with colour-vision deficiency and in grey.
+OKABE_ITO: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+DEFAULT_MONTHS_TICKS: tuple[float, ...] = (0, 12, 24, 36, 48, 60)
+
+
+def format_p_value(p: float, digits: int = 3) -> str:
+    """A p-value for print: ``"<0.001"`` below 10^-digits, else rounded; ``"NA"`` if undefined.
+
+    Examples
+    --------
+    >>> format_p_value(0.04567), format_p_value(0.0002), format_p_value(float("nan"))
+    ('0.046', '<0.001', 'NA')
+    """
+    if p is None or not np.isfinite(p):
+        return "NA"
+    floor = 10.0 ** -digits
+    return f"<{floor:.{digits}f}" if p < floor else f"{p:.{digits}f}"
+
+
+def format_hr_ci(hr: float, lower: float, upper: float, digits: int = 2) -> str:
+    """``"HR (lower-upper)"`` with an en dash, or ``"not estimable"`` if any is not finite.
+
+    Examples
+    --------
+    >>> format_hr_ci(0.5184, 0.1378, 1.9504)
+    '0.52 (0.14–1.95)'
+    """
+    if not all(np.isfinite(v) for v in (hr, lower, upper)):
+        return "not estimable"
+    return f"{hr:.{digits}f} ({lower:.{digits}f}–{upper:.{digits}f})"
+
+
+def _colors_for(groups: Sequence, colors) -> dict:
+    if colors is None:
+        return {g: OKABE_ITO[i % len(OKABE_ITO)] for i, g in enumerate(groups)}
+    if isinstance(colors, Mapping):
+        return {g: colors.get(g, OKABE_ITO[i % len(OKABE_ITO)]) for i, g in enumerate(groups)}
+    colors = list(colors)
+    return {g: colors[i % len(colors)] for i, g in enumerate(groups)}
+
+
+def _resolve_axes(ax_or_fig, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax_or_fig is None:
+        fig = plt.figure(figsize=figsize, layout="constrained")
+        return fig, fig.add_subplot()
+    if isinstance(ax_or_fig, Axes):
+        return ax_or_fig.figure, ax_or_fig
+    if isinstance(ax_or_fig, Figure):
+        return ax_or_fig, ax_or_fig.add_subplot()
+    raise TypeError("ax_or_fig must be None, a matplotlib Axes or a Figure")
+
+
+def _step_arrays(table: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Curve and band from time 0 (S = 1); a NaN band where S = 1 is drawn as zero width."""
+    t = np.concatenate([[0.0], table["time"].to_numpy(float)])
+    s = np.concatenate([[1.0], table["survival"].to_numpy(float)])
+    lo = np.concatenate([[1.0], table["ci_lower"].to_numpy(float)])
+    hi = np.concatenate([[1.0], table["ci_upper"].to_numpy(float)])
+    flat_top = np.isnan(lo) & (s == 1)
+    lo[flat_top], hi[flat_top] = 1.0, 1.0
+    return t, s, lo, hi
+
+
+def _points_below_axis(ax: Axes, points: float) -> transforms.Transform:
+    """x in data units, y at the bottom of the axes shifted down by ``points``."""
+    base = transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    return base + transforms.ScaledTranslation(0, -points / 72.0, ax.figure.dpi_scale_trans)
+
+
+def _points_below_axis_left(ax: Axes, points: float, left_points: float = 0.0) -> transforms.Transform:
+    """Axes coordinates shifted down by ``points`` and left by ``left_points``."""
+    shift = transforms.ScaledTranslation(-left_points / 72.0, -points / 72.0, ax.figure.dpi_scale_trans)
+    return ax.transAxes + shift
+
+
+def number_at_risk(time, months: Sequence[float]) -> list[int]:
+    """Subjects still under observation at each time (follow-up >= m), as survminer.
+
+    Examples
+    --------
+    >>> number_at_risk([3, 12, 12, 30], [0, 12, 24, 36])
+    [4, 3, 1, 0]
+    """
+    t = np.asarray(time, dtype=float)
+    t = t[~np.isnan(t)]
+    return [int(np.sum(t >= m)) for m in months]
+
+
+def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_col: str,
+            group_order: Sequence | None = None, colors=None, title: str = "",
+            months_ticks: Sequence[float] = DEFAULT_MONTHS_TICKS, *,
+            ylabel: str = "Survival probability", xlabel: str = "Months since SBRT",
+            group_labels: Mapping | None = None, conf_level: float = 0.95,
+            conf_type: ConfType = "log-log", show_ci: bool = True, show_censors: bool = True,
+            show_pvalue: bool = True, risk_table: bool = True, legend_loc: str = "upper right",
+            figsize: tuple[float, float] = (6.0, 5.2)) -> Figure:
+    """Kaplan-Meier curves by group with confidence bands, censor marks, log-rank p
+    and a number-at-risk table under the x-axis (as survminer's ``ggsurvplot(...,
+    risk.table = TRUE)``).
+
+    Parameters
+    ----------
+    ax_or_fig : Axes, Figure or None
+        Where to draw: an existing Axes (e.g. a panel of a grid), a Figure (a new
+        Axes is added), or None (a new constrained-layout Figure).
+    data : pandas.DataFrame
+        One row per patient.
+    time_col, event_col, group_col : str
+        Time in months, event 1/0, and the grouping column (e.g. ``"arm"``).
+    group_order : sequence, optional
+        Groups in legend and table order (default sorted).
+    colors : mapping or sequence, optional
+        Colour per group (default Okabe-Ito).
+    title : str
+        Axes title (e.g. ``"Overall survival"``).
+    months_ticks : sequence of float
+        x ticks in months; the number at risk is given at each; the x-axis ends at
+        the last tick.
+    group_labels : mapping, optional
+        Display names for the groups (legend and table).
+    conf_level, conf_type
+        Band of :func:`helpers.survival.kaplan_meier` (95% log-log by default).
+    show_ci, show_censors, show_pvalue, risk_table : bool
+        Toggle the bands, the "+" marks, the log-rank p and the table.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes. The risk table is drawn as text below the
+        axes (at fixed point offsets, so it follows the axes in any layout).
+    """
+    fig, ax = _resolve_axes(ax_or_fig, figsize)
+    frame = data[[time_col, event_col, group_col]].dropna()
+    present = list(pd.unique(frame[group_col]))
+    groups = [g for g in (group_order or sorted(present, key=str)) if g in present]
+    palette = _colors_for(groups, colors)
+    labels = {g: str((group_labels or {}).get(g, g)) for g in groups}
+    ticks = [float(m) for m in months_ticks]
+    x_max = ticks[-1] if ticks else float(frame[time_col].max())
+
+    for g in groups:
+        sub = frame[frame[group_col] == g]
+        table = kaplan_meier(sub[time_col], sub[event_col], conf_level, conf_type)
+        if table.empty:
+            continue
+        t, s, lo, hi = _step_arrays(table)
+        color = palette[g]
+        ax.step(t, s, where="post", color=color, lw=1.6, label=f"{labels[g]} (n = {len(sub)})", zorder=3)
+        if show_ci:
+            ax.fill_between(t, lo, hi, step="post", color=color, alpha=0.15, lw=0, zorder=1)
+        if show_censors:
+            cens = table[table["n_censor"] > 0]
+            ax.plot(cens["time"], cens["survival"], ls="none", marker="+", ms=7, mew=1.1, color=color,
+                    zorder=4, clip_on=True)
+
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(0, 1.02)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.1f}"))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontweight="bold")
+    if groups:
+        ax.legend(loc=legend_loc, frameon=False, fontsize="small", handlelength=1.6)
+
+    if show_pvalue and len(groups) >= 2:
+        lr = logrank_test(frame[time_col], frame[event_col], frame[group_col], group_order=groups)
+        p = format_p_value(lr.p_value)
+        text = f"Log-rank p {p}" if p.startswith("<") else f"Log-rank p = {p}"
+        ax.text(0.03, 0.04, text, transform=ax.transAxes, ha="left", va="bottom", fontsize="small")
+
+    if risk_table:
+        _draw_risk_table(ax, frame, time_col, group_col, groups, labels, palette, ticks)
+    return fig
+
+
+def _draw_risk_table(ax: Axes, frame: pd.DataFrame, time_col: str, group_col: str, groups: Sequence,
+                     labels: Mapping, palette: Mapping, ticks: Sequence[float]) -> None:
+    size = plt.rcParams["font.size"]
+    small = size * 0.85
+    # Below the tick labels and the x label: tick + pad + label + labelpad + xlabel, with air.
+    start = 3.5 + 3.5 + size + 4.0 + size + 10.0
+    row = small * 1.45
+    ax.text(0.0, 0.0, "Number at risk", transform=_points_below_axis_left(ax, start),
+            ha="left", va="top", fontsize=small, fontweight="bold", clip_on=False)
+    for i, g in enumerate(groups):
+        y = start + (i + 1) * row
+        # Right-aligned left of the axis, clear of the centred count under tick 0.
+        ax.text(0.0, 0.0, labels[g], transform=_points_below_axis_left(ax, y, left_points=2.2 * small),
+                ha="right", va="top",
+                fontsize=small, color=palette[g], clip_on=False)
+        counts = number_at_risk(frame.loc[frame[group_col] == g, time_col], ticks)
+        for m, n in zip(ticks, counts):
+            ax.text(m, 0.0, str(n), transform=_points_below_axis(ax, y), ha="center", va="top",
+                    fontsize=small, color=palette[g], clip_on=False)
+
+
+def plot_km_grid(panels: Sequence[Mapping], nrows: int = 2, ncols: int = 3,
+                 figsize: tuple[float, float] | None = None, letters: bool = True) -> Figure:
+    """Several :func:`plot_km` panels in one figure, lettered A, B, C, ...
+
+    Parameters
+    ----------
+    panels : sequence of mapping
+        Keyword arguments of :func:`plot_km` for each panel (``data``,
+        ``time_col``, ``event_col``, ``group_col``, ``title``, ...), filled row
+        by row; e.g. OS, PFS, LC before matching on the first row and after
+        matching on the second.
+    nrows, ncols : int
+        Grid shape (2 x 3 by default).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    figsize = figsize or (5.0 * ncols, 4.8 * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", squeeze=False)
+    fig.get_layout_engine().set(h_pad=0.25, w_pad=0.15)
+    flat = axes.ravel()
+    for i, ax in enumerate(flat):
+        if i >= len(panels):
+            ax.set_visible(False)
+            continue
+        plot_km(ax, **dict(panels[i]))
+        if letters:
+            ax.text(-0.14, 1.06, string.ascii_uppercase[i], transform=ax.transAxes, fontsize="x-large",
+                    fontweight="bold", ha="left", va="bottom")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Forest plot
+# ---------------------------------------------------------------------------
+
+def _pretty_term(term: str) -> str:
+    """``"child_pugh_class[B]"`` -> ``"child_pugh_class: B"``."""
+    if term.endswith("]") and "[" in term:
+        var, level = term[:-1].split("[", 1)
+        return f"{var}: {level}"
+    return term
+
+
+def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] | None = None,
+                models: Sequence[str] = ("univariate", "multivariate"),
+                figsize: tuple[float, float] | None = None) -> Figure:
+    """Forest plot of hazard ratios (log scale) with HR (95% CI) and p columns.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`helpers.survival.univariate_then_multivariate_cox`
+        (columns ``model, term, hr, ci_lower, ci_upper, p_value``), or a
+        :class:`~helpers.survival.CoxResult` ``table`` (no ``model`` column: one
+        panel).
+    title : str
+        Figure title.
+    labels : mapping, optional
+        Display label per term (default ``"variable: level"``).
+    models : sequence of str
+        Panels, side by side, sharing the rows (one per term, in the order of
+        first appearance). A term absent from a model shows "—"; a term
+        without an estimate shows "not estimable" and no marker.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tab = table.copy()
+    if "model" not in tab.columns:
+        tab["model"] = ""
+        models = ("",)
+    models = [m for m in models if (tab["model"] == m).any()] or list(pd.unique(tab["model"]))
+    terms = list(pd.unique(tab["term"]))
+    names = [(labels or {}).get(t, _pretty_term(t)) for t in terms]
+    n_rows = len(terms)
+    y = np.arange(n_rows)[::-1].astype(float)
+
+    finite = tab[["ci_lower", "ci_upper"]].to_numpy(float)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    lo_lim = max(min(finite.min() / 1.3, 0.8), 1e-2) if finite.size else 0.1
+    hi_lim = min(max(finite.max() * 1.3, 1.25), 1e2) if finite.size else 10.0
+
+    width_ratios = []
+    for _ in models:
+        width_ratios += [3.0, 2.0]
+    figsize = figsize or (2.2 + 4.6 * len(models), 1.3 + 0.32 * max(n_rows, 1))
+    fig, axes = plt.subplots(1, 2 * len(models), figsize=figsize, layout="constrained", sharey=True,
+                             gridspec_kw={"width_ratios": width_ratios, "wspace": 0.0})
+    axes = np.atleast_1d(axes)
+    for k, model in enumerate(models):
+        ax, tx = axes[2 * k], axes[2 * k + 1]
+        rows = tab[tab["model"] == model].drop_duplicates("term").set_index("term")
+        ax.axvline(1.0, color="0.5", lw=0.8, ls="--", zorder=0)
+        for yi, term in zip(y, terms):
+            if term not in rows.index:
+                tx.text(0.0, yi, "—", va="center", ha="left", fontsize="small", color="0.4")
+                continue
+            r = rows.loc[term]
+            hr, lo, hi, p = (float(r[c]) for c in ("hr", "ci_lower", "ci_upper", "p_value"))
+            estimable = all(np.isfinite(v) and v > 0 for v in (hr, lo, hi))
+            tx.text(0.0, yi, format_hr_ci(hr, lo, hi), va="center", ha="left", fontsize="small",
+                    color="black" if estimable else "0.4", style="normal" if estimable else "italic")
+            tx.text(0.76, yi, format_p_value(p) if estimable else "", va="center", ha="left", fontsize="small")
+            if not estimable:
+                continue
+            ax.plot([max(lo, lo_lim), min(hi, hi_lim)], [yi, yi], color="black", lw=1.1, solid_capstyle="butt")
+            ax.plot(hr, yi, marker="s", ms=5.5, color="#0072B2" if k == 0 else "#D55E00", zorder=3)
+            if lo < lo_lim:  # interval runs off the axis: arrow head at the edge
+                ax.plot(lo_lim, yi, marker="<", ms=4, color="black", clip_on=False)
+            if hi > hi_lim:
+                ax.plot(hi_lim, yi, marker=">", ms=4, color="black", clip_on=False)
+        ax.set_xscale("log")
+        ax.set_xlim(lo_lim, hi_lim)
+        candidates = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
+        ax.xaxis.set_major_locator(FixedLocator([c for c in candidates if lo_lim <= c <= hi_lim]))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("Hazard ratio (95% CI, log scale)", fontsize="small")
+        ax.spines[["top", "right", "left"]].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+        ax.set_title(model.capitalize() if model else "", fontweight="bold", fontsize="medium", loc="center")
+        tx.set_xlim(0, 1)
+        tx.axis("off")
+        tx.text(0.0, 1.0, "HR (95% CI)", transform=tx.transAxes, ha="left", va="bottom", fontweight="bold",
+                fontsize="small")
+        tx.text(0.76, 1.0, "p", transform=tx.transAxes, ha="left", va="bottom", fontweight="bold",
+                fontsize="small", style="italic")
+    axes[0].set_ylim(-0.7, n_rows - 0.3)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels(names)
+    if title:
+        fig.suptitle(title, fontweight="bold")
+    return fig
+
+
+__all__ = [
+    "OKABE_ITO", "format_p_value", "format_hr_ci", "number_at_risk", "plot_km", "plot_km_grid",
+    "plot_forest",
+]

@@ -1,0 +1,113 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. Eligibility, derived variables and endpoints
+#
+# The five inclusion criteria of the Methods are applied one after another to
+# every screened patient; each criterion is one boolean column, and the flow
+# table is computed from those columns. Then the Table 1 categories and the
+# survival endpoints (in months from SBRT start) are derived for the eligible
+# patients and written to `results/analysis_cohort.csv` for the next notebooks.
+
+# %% tags=["parameters"]
+cohort_csv = "data/cohort.csv"
+adverse_events_csv = "data/adverse_events.csv"
+build_dir = "build"
+data_cutoff = "2025-09-30"
+study_start = "2011-12-01"
+study_end = "2020-12-31"
+max_diameter_cm = 7.0
+min_months_since_treatment = 3.0
+min_residual_liver_cc = 700.0
+alpha_beta = 10.0
+
+# %%
+import pandas as pd
+
+from helpers.figures import setup_figures, show_figure
+
+from helpers.derive import add_endpoints, add_table1_categories
+from helpers.display import show_df
+from helpers.eligibility import add_eligibility, criteria, flow_table
+from helpers.load import load_study
+from helpers.plots_flow import plot_flow
+from helpers.results import write_result
+from helpers.survival import median_followup
+
+setup_figures()
+
+study = load_study(cohort_csv, adverse_events_csv)
+screened = study.cohort
+crits = criteria(study_start, study_end, max_diameter_cm, min_months_since_treatment, min_residual_liver_cc)
+screened = add_eligibility(screened, crits)
+print(f"{len(screened)} patients screened, {int(screened['eligible'].sum())} eligible")
+
+# %% [markdown]
+# ## Flow of patients
+#
+# Each row excludes, among the patients still in, those who fail that criterion.
+
+# %%
+#| label: tbl-flow
+#| tbl-cap: "Patients excluded at each inclusion criterion, applied in the order of the Methods."
+flow = flow_table(screened, crits)
+write_result(flow, "flow", build_dir)
+arm_counts = screened.loc[screened["eligible"], "arm"].value_counts()
+show_df(flow.rename(columns={"step": "Step", "criterion": "Criterion", "n_excluded": "Excluded", "n_remaining": "Remaining"}))
+
+# %%
+#| label: fig-flow
+#| fig-cap: "Flow of patients: screened, excluded at each inclusion criterion, and eligible per arm."
+fig = plot_flow(flow, arm_counts)
+show_figure(fig, "fig-flow", build_dir)
+
+# %% [markdown]
+# ## Derived variables
+#
+# BED = D (1 + d / (α/β)) with the total dose D, the dose per fraction d and
+# α/β = `alpha_beta` Gy; the Table 1 categories use the paper's cut-points and
+# are computed from the raw values. OS, PFS and LC are in months
+# (days / 30.4375) from the first day of SBRT, censored at the last follow-up
+# or at the data cut-off.
+
+# %%
+eligible = screened[screened["eligible"]].reset_index(drop=True)
+analysis = add_endpoints(add_table1_categories(eligible, alpha_beta=alpha_beta), cutoff=data_cutoff)
+keep = ["patient_id", "arm", "bed_gy", "child_pugh_class", "platelets_group", "afp_group", "hepatitis_type",
+        "age_group", "bed_group", "sex_group", "pvtt_group", "diameter_group", "ecog_group",
+        "prior_treatment_group", "os_months", "os_event", "pfs_months", "pfs_event", "lc_months", "lc_event",
+        "followup_months", "progression_sites", "subsequent_therapy"]
+analysis_out = analysis[keep].copy()
+analysis_out["died"] = analysis["os_event"]
+write_result(analysis_out, "analysis_cohort", build_dir)
+analysis_out.groupby("arm")[["os_event", "pfs_event", "lc_event"]].sum().rename(
+    columns={"os_event": "deaths", "pfs_event": "progression or death", "lc_event": "local progression"})
+
+# %% [markdown]
+# ## Follow-up
+#
+# The simple median is over every patient's observed time (to death or to
+# censoring); the reverse Kaplan-Meier median treats censoring as the event
+# and so estimates the follow-up the patients would have had without dying.
+
+# %%
+#| label: tbl-followup
+#| tbl-cap: "Follow-up of the eligible patients (months)."
+fu = median_followup(analysis["os_months"], analysis["os_event"])
+followup = pd.DataFrame([
+    {"measure": "median of observed times", "months": fu["median_observed"], "ci_lower": None, "ci_upper": None},
+    {"measure": "minimum observed time", "months": fu["min"], "ci_lower": None, "ci_upper": None},
+    {"measure": "maximum observed time", "months": fu["max"], "ci_lower": None, "ci_upper": None},
+    {"measure": "reverse Kaplan-Meier median", "months": fu["reverse_km_median"],
+     "ci_lower": fu["ci_lower"], "ci_upper": fu["ci_upper"]},
+])
+write_result(followup, "followup", build_dir)
+show_df(followup.round(1).rename(columns={"measure": "Measure", "months": "Months", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper"}))

@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Toxicity and patterns of failure
+#
+# Adverse events are graded by CTCAE v4.0. Each patient counts once per row,
+# at the maximum grade of the events the row is about. Acute toxicity is the
+# SBRT-phase events other than radiation-induced liver disease (RILD), which
+# is reported on its own; post-TACE events concern the combination arm only.
+# Arms are compared with Fisher's exact test (two-sided).
+# The paper's Table 2 (sites of first progression, subsequent therapy, deaths)
+# follows, before and after matching.
+
+# %% tags=["parameters"]
+cohort_csv = "data/cohort.csv"
+adverse_events_csv = "data/adverse_events.csv"
+build_dir = "build"
+
+# %%
+import pandas as pd
+
+from helpers.display import show_df
+from helpers.load import load_study
+from helpers.results import read_result, write_result
+from helpers.toxicity import format_table2, progression_pattern_table, toxicity_table
+
+study = load_study(cohort_csv, adverse_events_csv)
+analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str}, keep_default_na=False)
+matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str})
+matched_ids = set(matched.loc[matched["matched"] == 1, "patient_id"])
+ae = study.adverse_events[["patient_id", "phase", "term", "grade"]]
+
+# %% [markdown]
+# ## Toxicity
+
+# %%
+#| label: tbl-toxicity
+#| tbl-cap: "Adverse events by arm (patients, n (%)): acute toxicity by maximum CTCAE grade, RILD, and events after TACE; p from Fisher's exact test."
+tox = []
+for cohort_name, sub in (("before", analysis), ("after", analysis[analysis["patient_id"].isin(matched_ids)])):
+    tox.append(toxicity_table(sub[["patient_id", "arm"]], ae).assign(cohort=cohort_name))
+tox = pd.concat(tox, ignore_index=True)
+write_result(tox, "toxicity", build_dir)
+
+
+def _cell(n, pct):
+    return "" if pd.isna(n) else f"{int(n)} ({pct:.1f}%)"
+
+
+shown = tox[(tox["cohort"] == "before") & ~tox["key"].str.startswith("acute_max_grade")]
+n_s, n_t = int(shown["n_arm_sbrt"].iloc[0]), int(shown["n_arm_sbrt_tace"].iloc[0])
+display_tox = pd.DataFrame({
+    "Event": shown["label"],
+    f"SBRT (n = {n_s})": [_cell(n, p) for n, p in zip(shown["n_sbrt"], shown["pct_sbrt"])],
+    f"SBRT+TACE (n = {n_t})": [_cell(n, p) for n, p in zip(shown["n_sbrt_tace"], shown["pct_sbrt_tace"])],
+    "P": ["" if pd.isna(p) else f"{p:.3f}" for p in shown["p_value"]],
+})
+show_df(display_tox)
+
+# %% [markdown]
+# ## Patterns of failure (Table 2)
+
+# %%
+#| label: tbl-progression
+#| tbl-cap: "Sites of first progression, subsequent therapies and deaths, before and after matching (n (% of the group))."
+t2_before = progression_pattern_table(analysis, death_col="died")
+t2_after = progression_pattern_table(analysis[analysis["patient_id"].isin(matched_ids)], include_total=False,
+                                     death_col="died")
+write_result(pd.concat([t2_before.assign(cohort="before"), t2_after.assign(cohort="after")], ignore_index=True),
+             "progression_patterns", build_dir)
+show_df(format_table2(t2_before, t2_after))

@@ -1,0 +1,106 @@
+"""The synthetic default cohort: reproducible, calibrated, coherent."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import synthetic
+from helpers.load import load_study
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+from helpers.synthetic_check import compare_to_published
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study(COHORT_CSV, ADVERSE_EVENTS_CSV)
+
+
+@pytest.fixture(scope="module")
+def comparison(study):
+    return compare_to_published(study.cohort, study.adverse_events)
+
+
+def test_generator_reproduces_committed_files_byte_for_byte(tmp_path):
+    synthetic.write(tmp_path)
+    assert (tmp_path / "cohort.csv").read_bytes() == COHORT_CSV.read_bytes()
+    assert (tmp_path / "adverse_events.csv").read_bytes() == ADVERSE_EVENTS_CSV.read_bytes()
+
+
+def test_every_calibrated_aggregate_is_within_its_bound(comparison):
+    outside = comparison[~comparison["ok"]]
+    assert outside.empty, outside.to_string()
+
+
+def test_table1_before_matching_counts_are_exact(comparison):
+    t1 = comparison[(comparison["quantity"] == "table1_n") & (comparison["cohort"] == "before")]
+    assert len(t1) == 44  # 11 variables x 2 levels x 2 arms
+    assert (t1["published"] == t1["synthetic"]).all(), t1[t1["published"] != t1["synthetic"]].to_string()
+    # e.g. Child-Pugh B: 7 of 109 SBRT, 2 of 43 SBRT+TACE; BED < 100 Gy: 36 and 6
+    cp = t1.set_index(["arm", "variable", "level"])["synthetic"]
+    assert cp[("SBRT", "child_pugh_class", "B")] == 7 and cp[("SBRT+TACE", "child_pugh_class", "B")] == 2
+    assert cp[("SBRT", "bed_group", "<100")] == 36 and cp[("SBRT+TACE", "bed_group", "<100")] == 6
+
+
+def test_km_rates_before_matching_within_3_points(comparison):
+    km = comparison[(comparison["quantity"] == "km_survival") & (comparison["cohort"] == "before")]
+    assert len(km) == 18
+    assert (km["difference"].abs() <= 0.03).all(), km.to_string()
+
+
+def test_matching_lands_on_published_sizes(comparison):
+    n = comparison[(comparison["quantity"] == "n_patients") & (comparison["cohort"] == "after")]
+    assert dict(zip(n["arm"], n["synthetic"])) == {"SBRT": 68, "SBRT+TACE": 36}
+
+
+def test_screening_excludes_by_every_criterion(study):
+    from helpers.eligibility import add_eligibility, flow_table
+
+    flow = flow_table(add_eligibility(study.cohort))
+    assert (flow.loc[flow["step"] > 0, "n_excluded"] > 0).all(), flow.to_string()
+    assert flow["n_remaining"].iloc[-1] == 152
+    assert len(study.cohort) > 152
+
+
+def test_timelines_are_coherent(study):
+    c = study.cohort
+    start, last = c["sbrt_start"], c["last_followup"]
+    for col in ("death_date", "progression_date", "local_progression_date", "tace_date"):
+        d = c[col].dropna()
+        assert (d >= start[d.index]).all(), f"{col} before SBRT start"
+        assert (d <= last[d.index]).all(), f"{col} after last follow-up"
+    lp = c["local_progression_date"].dropna()
+    assert (lp >= c.loc[lp.index, "progression_date"]).all()
+    # progression-free time never longer than overall time
+    first = c[["progression_date", "death_date"]].min(axis=1).fillna(last)
+    assert (first <= last).all()
+    tace = c[c["arm"] == "SBRT+TACE"]
+    gap = (tace["tace_date"] - tace["sbrt_end"]).dt.days
+    assert gap.between(1, 5).all() and gap.median() == 2
+    assert c.loc[c["arm"] == "SBRT", "tace_date"].isna().all()
+
+
+def test_bed_range_and_boundaries(study):
+    from helpers.derive import bed_gy
+
+    c = study.cohort
+    bed = bed_gy(c["sbrt_dose_gy"], c["sbrt_fractions"])
+    assert bed.min() == pytest.approx(76.8) and bed.max() <= 105.6 + 1e-9
+    assert (bed == 100.0).any()  # 50 Gy in 5 fractions sits on the cut-point
+    assert (c["age_years"] == 60).any() and (c["platelets_1e9_per_l"] == 100).any()
+
+
+def test_prognostic_signals(study):
+    """Child-Pugh B worse OS, platelets < 100 worse PFS, HCV worse LC (hazard ratio > 1)."""
+    from helpers.derive import add_endpoints, add_table1_categories
+    from helpers.eligibility import add_eligibility
+    from helpers.survival import cox_fit
+
+    df = add_eligibility(study.cohort)
+    df = add_endpoints(add_table1_categories(df[df["eligible"]].reset_index(drop=True)))
+    levels = {"child_pugh_class": ["A", "B"], "platelets_group": [">=100", "<100"], "hepatitis_type": ["HBV", "HCV"]}
+    for dur, ev, term in (("os_months", "os_event", "child_pugh_class"),
+                          ("pfs_months", "pfs_event", "platelets_group"),
+                          ("lc_months", "lc_event", "hepatitis_type")):
+        res = cox_fit(df, dur, ev, [term], levels=levels)
+        assert res.table["hr"].iloc[0] > 1.5, (term, res.table)
