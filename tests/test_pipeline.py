@@ -1,0 +1,92 @@
+"""End to end: validate, execute the notebooks with papermill, write the results."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from helpers import pipeline
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+
+REQUIRED_COLUMNS = {
+    "flow": ["step", "criterion", "n_excluded", "n_remaining"],
+    "matched_cohort": ["patient_id", "arm", "propensity_score", "logit_ps", "matched", "match_id"],
+    "balance": ["variable", "level", "cohort", "n_sbrt", "n_sbrt_tace", "p_value", "smd"],
+    "km_rates": ["cohort", "endpoint", "arm", "months", "survival", "ci_lower", "ci_upper", "n_at_risk"],
+    "logrank": ["cohort", "endpoint", "chi2", "df", "p_value"],
+    "cox": ["cohort", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p_value"],
+    "toxicity": ["cohort", "key", "n_sbrt", "n_sbrt_tace", "p_value"],
+    "published_vs_reproduced": ["quantity", "published", "reproduced"],
+}
+LABELS = {
+    "01_eligibility": ["tbl-flow", "fig-flow"],
+    "02_matching": ["tbl-baseline", "fig-ps-density", "fig-love"],
+    "03_survival": ["tbl-km-rates", "fig-km", "tbl-treatment-hr"] + [
+        f"fig-forest-{e}-{c}" for c in ("before", "after") for e in ("os", "pfs", "lc")],
+    "04_toxicity": ["tbl-toxicity", "tbl-progression"],
+    "00_data_overview": ["tbl-synthetic-vs-published"],
+}
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "build"
+    code = pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), {})
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_results_have_the_documented_columns(build):
+    for name, cols in REQUIRED_COLUMNS.items():
+        df = pd.read_csv(build / "results" / f"{name}.csv")
+        assert set(cols) <= set(df.columns), (name, set(cols) - set(df.columns))
+        assert len(df) > 0, name
+
+
+@pytest.mark.slow
+def test_results_on_the_default_cohort(build):
+    r = lambda n: pd.read_csv(build / "results" / f"{n}.csv")  # noqa: E731
+    flow = r("flow")
+    assert flow["n_remaining"].iloc[-1] == 152
+    m = r("matched_cohort")
+    assert m.groupby("arm")["matched"].sum().to_dict() == {"SBRT": 68, "SBRT+TACE": 36}
+    # every matched control belongs to a treated unit's set of at most 2 controls
+    sets = m[m["matched"] == 1].groupby("match_id")["arm"].agg(lambda a: (a == "SBRT").sum())
+    assert sets.between(1, 2).all()
+    km = r("km_rates")
+    assert set(km["endpoint"]) == {"OS", "PFS", "LC"} and set(km["cohort"]) == {"before", "after"}
+    assert km["survival"].between(0, 1).all() and (km["ci_lower"] <= km["survival"]).all()
+    assert len(r("logrank")) == 6
+
+
+@pytest.mark.slow
+def test_executed_notebooks_carry_the_labelled_outputs(build):
+    for stem, labels in LABELS.items():
+        nb = json.loads((build / "notebooks" / f"{stem}.ipynb").read_text())
+        by_label = {}
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            for line in src.splitlines():
+                if line.startswith("#| label: "):
+                    by_label[line.split(": ", 1)[1].strip()] = cell
+        for label in labels:
+            assert label in by_label, (stem, label)
+            mimes = {k for o in by_label[label].get("outputs", []) for k in o.get("data", {})}
+            want = "image/png" if label.startswith("fig-") else "text/html"
+            assert want in mimes, (stem, label, mimes)
+    for fig in ("fig-km", "fig-flow", "fig-love", "fig-ps-density"):
+        assert (build / "figures" / f"{fig}.png").stat().st_size > 10_000
+
+
+def test_invalid_input_stops_before_any_notebook_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "cohort.csv"
+    text = COHORT_CSV.read_text().replace("SYN-0002,SBRT,", "SYN-0002,SBRT-alone,", 1)
+    bad.write_text(text)
+    out = tmp_path / "build"
+    assert pipeline.run(str(bad), str(ADVERSE_EVENTS_CSV), str(out), {}) == 1
+    err = capsys.readouterr().err
+    assert "cohort.csv" in err and "arm" in err and "row" in err
+    assert not out.exists() and not (tmp_path / "build.partial").exists()
