@@ -42,7 +42,7 @@ analysis: $(STAMP) ## Validate the data and execute the notebooks with papermill
 
 .PHONY: report
 report: analysis ## Build the report: notebooks, then the manuscript (HTML, PDF, DOCX) in $(OUT)/report/
-	@if [ -d manuscript ] || [ -f index.qmd ]; then $(PY) -m helpers.render --out $(OUT); fi
+	$(PY) -m helpers.render --out $(OUT)
 
 .PHONY: test
 test: $(STAMP) ## Run the test suite

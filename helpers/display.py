@@ -73,8 +73,32 @@ def show_table(html: str, markdown: str | None = None) -> TableOutput:
     if re.search(r"<style[\s>]", html, re.IGNORECASE):
         raise ValueError("show_table(): no <style> in table HTML (renderers drop it); "
                          "use style='text-align: …' on cells")
+    html = indent_from_padding(html)
     text = markdown if markdown is not None else _text_from_html(html)
     return TableOutput(html=html, text=text)
+
+
+_CELL_PADDING_RE = re.compile(
+    r'<(?P<tag>td|th)(?P<pre>[^>]*?)\sstyle="(?P<style>[^"]*?)padding-left:\s*(?P<val>[\d.]+)(?P<unit>em|rem|px)\s*;?(?P<rest>[^"]*)"(?P<post>[^>]*)>',
+    re.IGNORECASE)
+
+
+def indent_from_padding(html: str) -> str:
+    """Turn a cell's CSS ``padding-left`` into leading em spaces.
+
+    Pandoc (and so Quarto's HTML-table processing and the pip-only renderer)
+    drops cell styles other than alignment, so an indent made with padding
+    disappears in PDF and Word; em spaces survive everywhere.
+    """
+
+    def fix(m: re.Match[str]) -> str:
+        value = float(m.group("val")) / (16.0 if m.group("unit").lower() == "px" else 1.0)
+        style = (m.group("style") + m.group("rest")).strip().strip(";").strip()
+        style_attr = f' style="{style}"' if style else ""
+        return (f"<{m.group('tag')}{m.group('pre')}{style_attr}{m.group('post')}>"
+                + EM_SPACE * max(1, int(value)))
+
+    return _CELL_PADDING_RE.sub(fix, html)
 
 
 def show_df(df: Any, **kwargs: Any) -> TableOutput:
@@ -130,8 +154,8 @@ def table_html(
     (``""`` or ``None``) spans both header rows (``rowspan="2"``) under its own
     name. String cells that start with spaces are indented (two spaces per
     level, written as em spaces). ``align``: one of left/center/right for all
-    columns, or one per column; default left for the first column and center
-    for the others. ``bold_rows``: row positions to set in bold (e.g. the
+    columns, or one per column; default left for the first column and for
+    text columns, center for columns of numbers (counts, "n (%)", CIs). ``bold_rows``: row positions to set in bold (e.g. the
     variable rows of a baseline table).
     """
     import pandas as pd  # noqa: PLC0415
@@ -141,7 +165,7 @@ def table_html(
     cols = list(df.columns)
     ncol = len(cols)
     if align is None:
-        aligns = ["left"] + ["center"] * (ncol - 1)
+        aligns = ["left"] + [_default_align(df.iloc[:, k]) for k in range(1, ncol)]
     elif isinstance(align, str):
         aligns = [align] * ncol
     else:
@@ -192,6 +216,20 @@ def table_html(
 
     return ("<table>\n<thead>\n" + "\n".join(head) + "\n</thead>\n<tbody>\n"
             + "\n".join(body) + "\n</tbody>\n</table>\n")
+
+
+_NUMBERISH = re.compile(r"^[\s<>≤≥=~+\-−–(]*\d")
+
+
+def _default_align(col: Any) -> str:
+    import pandas as pd  # noqa: PLC0415
+
+    if pd.api.types.is_numeric_dtype(col):
+        return "center"
+    values = [str(v) for v in col if v is not None and str(v).strip() and str(v) != "nan"]
+    if values and sum(bool(_NUMBERISH.match(v)) for v in values) >= 0.8 * len(values):
+        return "center"
+    return "left"
 
 
 def table_text(df: Any, na: str = "") -> str:

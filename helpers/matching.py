@@ -11,10 +11,16 @@ This module reproduces that call in two steps:
 - :func:`fit_propensity` -- the logistic regression (R ``glm(..., family =
   binomial)``, replayed iteration for iteration by :func:`fit_logit_irls`);
 - :func:`match_nearest_caliper` -- greedy nearest-neighbour matching on the
-  logit of the propensity score, a line-by-line port of MatchIt's C++ routine
-  ``nn_matchC_vec`` including its tie rules.
+  logit of the propensity score, a port of MatchIt 4.5.1's C++ routine
+  ``nn_matchC_vec`` with its tie rules and its two quirks (see ``emulate``):
+  a control is sometimes passed over in the second pass, and some builds
+  truncate distance differences to whole numbers, which voids a caliper
+  below 1 logit.
 
-The tests compare both with MatchIt output captured from R
+:func:`fit_logit_irls` and :func:`nearest_caliper_match_rows` are the
+array-only fast paths (for simulations that match thousands of times).
+
+The tests compare both steps with MatchIt output captured from R
 (``tests/test_matching.py``; ``make crosscheck`` re-runs R on random data).
 """
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from helpers.derive import TABLE1_VARIABLES
 
@@ -41,6 +47,8 @@ _ETA_THRESH: float = 30.0
 _ALIAS_TOL: float = 1e-7
 
 MATCH_ORDERS: tuple[str, ...] = ("largest", "smallest", "data")
+
+_Z_975: float = float(special.ndtri(0.975))  # 1.959964, for 95% Wald intervals
 
 
 # --------------------------------------------------------------------------- fit
@@ -69,20 +77,49 @@ class LogitFit:
 
 
 def _logit_inverse(eta: np.ndarray) -> np.ndarray:
-    # R's binomial()$linkinv: exp(eta) clamped to [DBL_EPSILON, 1/DBL_EPSILON] first.
-    e = np.exp(np.clip(eta, -_ETA_THRESH, _ETA_THRESH))
-    e = np.where(eta < -_ETA_THRESH, _DBL_EPS, np.where(eta > _ETA_THRESH, 1.0 / _DBL_EPS, e))
+    # R's binomial()$linkinv: exp(eta) clamped to [DBL_EPSILON, 1/DBL_EPSILON] beyond |eta| > 30.
+    e = np.exp(eta)
+    if np.abs(eta).max(initial=0.0) > _ETA_THRESH:
+        e = np.where(eta < -_ETA_THRESH, _DBL_EPS, np.where(eta > _ETA_THRESH, 1.0 / _DBL_EPS, e))
     return e / (1.0 + e)
 
 
 def _logit_mu_eta(eta: np.ndarray) -> np.ndarray:
-    # R's binomial()$mu.eta: d mu / d eta, DBL_EPSILON outside |eta| <= 30.
-    e = np.exp(np.clip(eta, -_ETA_THRESH, _ETA_THRESH))
-    return np.where(np.abs(eta) > _ETA_THRESH, _DBL_EPS, e / (1.0 + e) ** 2)
+    # R's binomial()$mu.eta: d mu / d eta = e^eta / (1 + e^eta)^2, DBL_EPSILON beyond |eta| > 30.
+    e = np.exp(eta)
+    out = e / (1.0 + e) ** 2
+    if np.abs(eta).max(initial=0.0) > _ETA_THRESH:
+        out = np.where(np.abs(eta) > _ETA_THRESH, _DBL_EPS, out)
+    return out
 
 
 def _binomial_deviance(y: np.ndarray, mu: np.ndarray) -> float:
-    return float(-2.0 * np.sum(np.where(y > 0.5, np.log(mu), np.log1p(-mu))))
+    # -2 log-likelihood; y is 0/1.
+    return float(-2.0 * (np.log(mu[y > 0.5]).sum() + np.log1p(-mu[y <= 0.5]).sum()))
+
+
+def _linear_predictor(columns: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``X @ beta`` column by column, so that patients with the same covariates get bit-identical scores.
+
+    A BLAS product may round identical rows differently in the last bit; then
+    ties between patients with the same covariates would no longer be ties,
+    and the matching's tie rules (as in R, where they are ties) would not apply.
+    """
+    eta = columns[0] * beta[0]
+    for column, b in zip(columns[1:], beta[1:]):
+        eta += column * b
+    return eta
+
+
+def _weighted_least_squares(Xw: np.ndarray, zw: np.ndarray, w: np.ndarray) -> np.ndarray:
+    # Normal equations are 4x faster than a QR/SVD solve and accurate to ~1e-12 while the
+    # weights are of one order; near separation (weights spanning > 1e4) use lstsq, as R uses QR.
+    if w.max() <= 1e4 * w.min():
+        try:
+            return np.linalg.solve(Xw.T @ Xw, Xw.T @ zw)
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.lstsq(Xw, zw, rcond=None)[0]
 
 
 def _aliased_columns(X: np.ndarray) -> np.ndarray:
@@ -164,11 +201,7 @@ def fit_logit_irls(X: np.ndarray, y: np.ndarray, *, max_iter: int = GLM_MAX_ITER
     n, p = X.shape
     aliased = _aliased_columns(X)
     Xk = X[:, ~aliased]
-    # eta per distinct covariate pattern: patients with the same covariates get bit-identical
-    # scores (X @ beta over all rows can differ in the last bit between identical rows), so
-    # ties are ties, as in R.
-    patterns, pattern_of_row = np.unique(Xk, axis=0, return_inverse=True)
-    pattern_of_row = pattern_of_row.reshape(-1)
+    columns_k = np.ascontiguousarray(Xk.T)
 
     mu = (y + 0.5) / 2.0
     eta = np.log(mu / (1.0 - mu))
@@ -182,8 +215,8 @@ def fit_logit_irls(X: np.ndarray, y: np.ndarray, *, max_iter: int = GLM_MAX_ITER
         z = eta + (y - mu) / mu_eta
         w = np.sqrt(mu_eta ** 2 / (mu * (1.0 - mu)))
         Xw = Xk * w[:, None]
-        beta_k = np.linalg.lstsq(Xw, z * w, rcond=None)[0]
-        eta = (patterns @ beta_k)[pattern_of_row]
+        beta_k = _weighted_least_squares(Xw, z * w, w)
+        eta = _linear_predictor(columns_k, beta_k)
         mu = _logit_inverse(eta)
         dev = _binomial_deviance(y, mu)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
@@ -235,38 +268,41 @@ def _covariate_levels(column: str, values: np.ndarray) -> tuple[list, list[str]]
     return sorted(present), notes
 
 
-def _treatment_indicator(df: pd.DataFrame, treatment: pd.Series | str, treated_level: str) -> np.ndarray:
-    arm = df[treatment] if isinstance(treatment, str) else treatment
+def _treatment_indicator(df: pd.DataFrame, treatment: pd.Series | str, treated_level: str) -> tuple[np.ndarray, str]:
+    """1 for the treated arm, 0 for the other; and the name of the other (control) arm."""
+    arm = np.asarray(df[treatment] if isinstance(treatment, str) else treatment, dtype=object)
     if len(arm) != len(df):
         raise ValueError(f"The treatment has {len(arm)} values but the data have {len(df)} patients.")
-    arm = pd.Series(np.asarray(arm, dtype=object), index=df.index)
-    if arm.isna().any():
-        raise ValueError(f"The treatment arm is missing for {int(arm.isna().sum())} patient(s) "
-                         f"({_describe_rows(df, arm.isna())}); record the arm or exclude them before matching.")
-    arms = sorted(map(str, arm.unique()))
-    if treated_level not in set(arm.astype(str)):
+    missing = pd.isna(arm)
+    if missing.any():
+        raise ValueError(f"The treatment arm is missing for {int(missing.sum())} patient(s) "
+                         f"({_describe_rows(df, missing)}); record the arm or exclude them before matching.")
+    arm = arm.astype(str)
+    arms = sorted(set(arm.tolist()))
+    if treated_level not in arms:
         raise ValueError(f"No patient is in the treated arm {treated_level!r}; the arms in the data are {arms}.")
     if len(arms) != 2:
         raise ValueError(f"Propensity matching compares two arms, but the data have {len(arms)}: {arms}.")
-    return (arm.astype(str) == treated_level).to_numpy().astype(np.int8)
+    control_level = arms[0] if arms[1] == treated_level else arms[1]
+    return (arm == treated_level).astype(np.int8), control_level
 
 
-def _describe_rows(df: pd.DataFrame, mask: pd.Series, limit: int = 5) -> str:
-    rows = df.loc[mask.to_numpy()]
+def _describe_rows(df: pd.DataFrame, mask: np.ndarray, limit: int = 5) -> str:
+    rows = df.loc[np.asarray(mask, dtype=bool)]
     labels = rows["patient_id"].astype(str).tolist() if "patient_id" in df.columns else list(map(str, rows.index))
     more = f", and {len(labels) - limit} more" if len(labels) > limit else ""
     return ("patient_id " if "patient_id" in df.columns else "rows ") + ", ".join(labels[:limit]) + more
 
 
 def _separation_notes(column: str, values: np.ndarray, levels: list, treated: np.ndarray,
-                      treated_level: str) -> list[str]:
+                      arm_names: tuple[str, str]) -> list[str]:
     """A level whose patients are all in one arm has an infinite odds ratio (separation)."""
     notes = []
     for level in levels:
         in_level = values == level
         n_level, n_treated = int(in_level.sum()), int(treated[in_level].sum())
         if n_treated in (0, n_level):
-            arm = treated_level if n_treated else "the other arm"
+            arm = arm_names[1] if n_treated else arm_names[0]
             notes.append(f"All {n_level} patient(s) with {column} = {level!r} are in {arm}: the odds ratio "
                          f"of this category cannot be estimated (separation), and their propensity scores "
                          f"are pushed towards {1 if n_treated else 0}; they can hardly be matched.")
@@ -287,7 +323,7 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
     listed there follow, sorted), else the first level in sorted order. Only
     levels present in the data get a dummy. The fit is :func:`fit_logit_irls`,
     which replays R's ``glm.fit``; the linear predictor agrees with R to
-    about 1e-9.
+    about 1e-14 (the tests require 1e-6).
 
     Problems that do not stop the analysis are reported in ``notes``:
     a covariate with a single level in the data (left out of the model), a
@@ -333,7 +369,7 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
     >>> fit.propensity_score.round(2).tolist()
     [0.75, 0.75, 0.75, 0.25, 0.75, 0.25, 0.25, 0.25]
     """
-    treated = _treatment_indicator(df, treatment, treated_level)
+    treated, control_level = _treatment_indicator(df, treatment, treated_level)
     notes: list[str] = []
     missing = [c for c in covariates if c not in df.columns]
     if missing:
@@ -343,12 +379,14 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
     terms: list[tuple[str, str, str, str]] = [("(Intercept)", "", "", "")]
     used: list[str] = []
     for column in covariates:
-        series = df[column]
-        if series.isna().any():
-            raise ValueError(f"Propensity covariate {column!r} is missing for {int(series.isna().sum())} "
-                             f"patient(s) ({_describe_rows(df, series.isna())}); complete it or exclude "
+        values = df[column].to_numpy()
+        missing = pd.isna(values)
+        if missing.any():
+            raise ValueError(f"Propensity covariate {column!r} is missing for {int(missing.sum())} "
+                             f"patient(s) ({_describe_rows(df, missing)}); complete it or exclude "
                              f"these patients before matching (MatchIt refuses missing covariates too).")
-        values = series.astype(str).to_numpy() if column in _TABLE1_LEVELS else series.to_numpy()
+        if column in _TABLE1_LEVELS:
+            values = values.astype(str)  # Table 1 levels are text ("0"/"1" for ECOG)
         levels, level_notes = _covariate_levels(column, values)
         notes += level_notes
         if len(levels) < 2:
@@ -356,7 +394,7 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
                          f"it is left out of the propensity model.")
             continue
         used.append(column)
-        notes += _separation_notes(column, values, levels, treated, treated_level)
+        notes += _separation_notes(column, values, levels, treated, (control_level, treated_level))
         for level in levels[1:]:
             columns.append((values == level).astype(float))
             terms.append((f"{column}{level}", column, str(level), str(levels[0])))
@@ -367,18 +405,23 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
 
     se = np.sqrt(np.diag(fit.covariance))
     z_value = fit.beta / se
-    z975 = stats.norm.ppf(0.975)
-    coefficients = pd.DataFrame(
-        {"variable": [t[1] for t in terms], "level": [t[2] for t in terms], "reference": [t[3] for t in terms],
-         "estimate": fit.beta, "std_error": se, "z_value": z_value,
-         "p_value": 2.0 * stats.norm.sf(np.abs(z_value)), "odds_ratio": np.exp(fit.beta),
-         "or_ci_low": np.exp(fit.beta - z975 * se), "or_ci_high": np.exp(fit.beta + z975 * se)},
-        index=pd.Index([t[0] for t in terms], name="term"))
+    with np.errstate(over="ignore"):  # a separated category's odds ratio and CI are infinite
+        coefficients = _coefficient_table(terms, fit.beta, se, z_value)
     return PropensityFit(
         propensity_score=pd.Series(fit.probability, index=df.index, name="propensity_score"),
         logit_ps=pd.Series(fit.linear_predictor, index=df.index, name="logit_ps"),
         is_treated=pd.Series(treated, index=df.index, name="treated"),
         coefficients=coefficients, covariates=tuple(used), converged=fit.converged, notes=notes)
+
+
+def _coefficient_table(terms: list[tuple[str, str, str, str]], beta: np.ndarray, se: np.ndarray,
+                       z_value: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"variable": [t[1] for t in terms], "level": [t[2] for t in terms], "reference": [t[3] for t in terms],
+         "estimate": beta, "std_error": se, "z_value": z_value,
+         "p_value": special.erfc(np.abs(z_value) / np.sqrt(2.0)), "odds_ratio": np.exp(beta),
+         "or_ci_low": np.exp(beta - _Z_975 * se), "or_ci_high": np.exp(beta + _Z_975 * se)},
+        index=pd.Index([t[0] for t in terms], name="term"))
 
 
 def _fit_notes(fit: LogitFit, terms: list[tuple[str, str, str, str]]) -> list[str]:
@@ -422,7 +465,7 @@ def caliper_width(distance: np.ndarray, caliper_sd: float | None) -> float:
     0.02582
     """
     distance = np.asarray(distance, dtype=float)
-    if caliper_sd is None or np.all(distance == distance[0]):
+    if caliper_sd is None or distance.size == 0 or np.all(distance == distance[0]):
         return float("inf")
     return float(abs(caliper_sd) * np.std(distance, ddof=1))
 
@@ -496,6 +539,13 @@ def match_nearest_caliper(logit_ps, is_treated, ids, ratio: int = 2, caliper_sd:
       Methods describe.
     - ``"none"``: the algorithm above without quirks.
 
+    Because ties are broken by data order, the matched sets (not only which
+    of two equivalent controls is used) can change when the rows are
+    reordered; MatchIt behaves the same. Where MatchIt stops with an error
+    this function returns a result: when no unit is matched ("No units were
+    matched"), and when the distance takes only two values (MatchIt refuses
+    a caliper then; here it is applied).
+
     Parameters
     ----------
     logit_ps : array-like of float
@@ -564,8 +614,7 @@ def match_nearest_caliper(logit_ps, is_treated, ids, ratio: int = 2, caliper_sd:
     if int(ratio) != ratio or ratio < 1:
         raise ValueError(f"ratio must be a whole number >= 1, not {ratio!r}.")
 
-    match_of = _nearest_caliper_sets(distance, treated, int(ratio), caliper_width(distance, caliper_sd), order,
-                                     pass_over_next_row=emulate != "none", int_abs=emulate == "matchit-4.5.1-int-abs")
+    match_of = nearest_caliper_match_rows(distance, treated, int(ratio), caliper_sd, order, emulate)
     matched = match_of >= 0
     match_id = pd.array(ids.take(np.where(matched, match_of, 0)), dtype=_nullable(ids.dtype))
     match_id[~matched] = pd.NA
@@ -579,15 +628,29 @@ def _nullable(dtype) -> str | object:
     return "string" if pd.api.types.is_string_dtype(dtype) or dtype == object else dtype
 
 
-def _nearest_caliper_sets(distance: np.ndarray, treated: np.ndarray, ratio: int, caliper: float, order: str,
-                          pass_over_next_row: bool = True, int_abs: bool = False) -> np.ndarray:
-    """Row of each unit's treated unit (itself for a matched treated unit), -1 if unmatched.
+def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, ratio: int = 2,
+                               caliper_sd: float | None = 0.02, order: str = "largest",
+                               emulate: str = "matchit-4.5.1") -> np.ndarray:
+    """Array-only core of :func:`match_nearest_caliper` (same algorithm and arguments, no checks).
 
-    Port of MatchIt 4.5.1 ``nn_matchC_vec`` (src/nn_matchC_vec.cpp) for
-    ``replace = FALSE`` without exact/anti-exact constraints. The controls are
-    kept in an array sorted (stably) by distance; a treated unit's start is the
-    number of controls sorted before it.
+    Returns, for each unit, the row number of the treated unit of its matched
+    set (a matched treated unit points to itself), or -1 if unmatched.
+
+    Examples
+    --------
+    >>> nearest_caliper_match_rows(np.array([0.0, 0.1, 0.2, 0.3]), np.array([1, 0, 0, 0]),
+    ...                            caliper_sd=None, emulate="none").tolist()
+    [0, 0, 0, -1]
     """
+    distance = np.asarray(distance, dtype=float)
+    treated = np.asarray(is_treated).astype(bool)
+    caliper = caliper_width(distance, caliper_sd)
+    pass_over_next_row = emulate != "none"
+    int_abs = emulate == "matchit-4.5.1-int-abs"
+
+    # Port of MatchIt 4.5.1 src/nn_matchC_vec.cpp for replace = FALSE, no exact/anti-exact
+    # constraints. Controls sit in an array sorted (stably) by distance; a treated unit
+    # starts its scans at the number of controls sorted before it.
     sorted_rows = np.argsort(distance, kind="stable")
     is_control_sorted = ~treated[sorted_rows]
     controls_before = np.cumsum(is_control_sorted) - is_control_sorted

@@ -113,7 +113,7 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
             ylabel: str = "Survival probability", xlabel: str = "Months since SBRT",
             group_labels: Mapping | None = None, conf_level: float = 0.95,
             conf_type: ConfType = "log-log", show_ci: bool = True, show_censors: bool = True,
-            show_pvalue: bool = True, risk_table: bool = True, legend_loc: str = "upper right",
+            show_pvalue: bool = True, risk_table: bool = True, legend_loc: str = "top",
             figsize: tuple[float, float] = (6.0, 5.2)) -> Figure:
     """Kaplan-Meier curves by group with confidence bands, censor marks, log-rank p
     and a number-at-risk table under the x-axis (as survminer's ``ggsurvplot(...,
@@ -143,12 +143,20 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
         Band of :func:`helpers.survival.kaplan_meier` (95% log-log by default).
     show_ci, show_censors, show_pvalue, risk_table : bool
         Toggle the bands, the "+" marks, the log-rank p and the table.
+    legend_loc : str
+        ``"top"`` (default): one row above the plot, clear of the curves
+        (which, starting at 1, often fill the upper right); otherwise any
+        matplotlib legend location inside the axes. The log-rank p sits in
+        the lower left, which survival curves rarely reach.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure holding the axes. The risk table is drawn as text below the
-        axes (at fixed point offsets, so it follows the axes in any layout).
+        axes (at fixed point offsets, so it follows the axes in any layout);
+        when passing your own Axes, create the figure with
+        ``layout="constrained"`` (or save with ``bbox_inches="tight"``) so that
+        the table is not cut off.
     """
     fig, ax = _resolve_axes(ax_or_fig, figsize)
     frame = data[[time_col, event_col, group_col]].dropna()
@@ -182,10 +190,14 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.spines[["top", "right"]].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontweight="bold")
-    if groups:
+    if groups and legend_loc == "top":
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=len(groups), frameon=False,
+                  fontsize="small", handlelength=1.6, borderaxespad=0.2, columnspacing=1.2)
+    elif groups:
         ax.legend(loc=legend_loc, frameon=False, fontsize="small", handlelength=1.6)
+    if title:
+        # Above the legend row when the legend is on top.
+        ax.set_title(title, loc="left", fontweight="bold", pad=22 if groups and legend_loc == "top" else 6)
 
     if show_pvalue and len(groups) >= 2:
         lr = logrank_test(frame[time_col], frame[event_col], frame[group_col], group_order=groups)
@@ -247,7 +259,9 @@ def plot_km_grid(panels: Sequence[Mapping], nrows: int = 2, ncols: int = 3,
             continue
         plot_km(ax, **dict(panels[i]))
         if letters:
-            ax.text(-0.14, 1.06, string.ascii_uppercase[i], transform=ax.transAxes, fontsize="x-large",
+            # Level with the panel title (drawn 22 pt above the axes when the legend is on top).
+            lift = transforms.ScaledTranslation(0, 20 / 72.0, fig.dpi_scale_trans)
+            ax.text(-0.14, 1.0, string.ascii_uppercase[i], transform=ax.transAxes + lift, fontsize="x-large",
                     fontweight="bold", ha="left", va="bottom")
     return fig
 

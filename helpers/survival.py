@@ -129,7 +129,7 @@ def survival_confint(surv: np.ndarray, se_log: np.ndarray, conf_level: float = 0
     --------
     >>> lo, hi = survival_confint(np.array([0.8]), np.array([0.1]), conf_type="log")
     >>> [round(float(lo[0]), 4), round(float(hi[0]), 4)]
-    [0.6576, 0.9733]
+    [0.6576, 0.9732]
     """
     z = _z(conf_level)
     s = np.asarray(surv, dtype=float)
@@ -201,6 +201,8 @@ def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "l
     >>> km = kaplan_meier(t, e)
     >>> km.loc[km.time == 18, ["n_at_risk", "survival"]].round(4).values.tolist()
     [[8.0, 0.7159]]
+    >>> km.loc[km.time == 18, "n_at_risk"].item()
+    8
     """
     t, e, _ = _clean_time_event(time, event)
     if t.size == 0:
@@ -217,7 +219,8 @@ def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "l
         std_err = se_log * surv  # inf * 0 = NaN once S reaches 0, as R's summary
     lower, upper = survival_confint(surv, se_log, conf_level, conf_type)
     return pd.DataFrame({
-        "time": times, "n_at_risk": n_at_risk, "n_event": n_event, "n_censor": n_total - n_event,
+        "time": times, "n_at_risk": n_at_risk.astype(int), "n_event": n_event.astype(int),
+        "n_censor": (n_total - n_event).astype(int),
         "survival": surv, "std_err": std_err, "ci_lower": lower, "ci_upper": upper,
     })
 
@@ -260,7 +263,7 @@ def km_rates_at(time, event, months: Sequence[float], conf_level: float = 0.95,
     >>> t = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
     >>> e = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
     >>> km_rates_at(t, e, [12, 36, 200])[["months", "n_at_risk", "survival"]].round(4).values.tolist()
-    [[12.0, 10.0, 0.9091], [36.0, 3.0, 0.4886]]
+    [[12.0, 10.0, 0.9091], [36.0, 3.0, 0.3682]]
     """
     columns = ["months", "n_at_risk", "survival", "std_err", "ci_lower", "ci_upper"]
     table = kaplan_meier(time, event, conf_level, conf_type)
@@ -282,7 +285,7 @@ def km_rates_at(time, event, months: Sequence[float], conf_level: float = 0.95,
     n_risk = np.append(table["n_at_risk"].to_numpy(), 0.0)[first_at_or_after]
     rows = table.iloc[at_or_before]
     return pd.DataFrame({
-        "months": req, "n_at_risk": n_risk, "survival": rows["survival"].to_numpy(),
+        "months": req, "n_at_risk": n_risk.astype(int), "survival": rows["survival"].to_numpy(),
         "std_err": rows["std_err"].to_numpy(), "ci_lower": rows["ci_lower"].to_numpy(),
         "ci_upper": rows["ci_upper"].to_numpy(),
     })
@@ -433,7 +436,7 @@ def logrank_test(time, event, group, group_order: Sequence | None = None) -> Log
     Examples
     --------
     R's ``aml``: ``survdiff(Surv(time, status) ~ x, data = aml)`` gives
-    Chisq = 3.4 on 1 df, p = 0.07.
+    Chisq = 3.4 on 1 df, p = 0.0653.
 
     >>> t = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161, 5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]
     >>> e = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]
@@ -545,8 +548,13 @@ def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, 
             names.append(var)
             variables.append(var)
             continue
-        observed = [v for v in pd.unique(x.dropna())]
-        lv = list(levels[var]) if var in levels else sorted(observed, key=str)
+        observed = list(pd.unique(x.dropna()))
+        if var in levels:
+            lv = list(levels[var])
+        elif isinstance(x.dtype, pd.CategoricalDtype):
+            lv = list(x.cat.categories)  # as R's factor levels
+        else:
+            lv = sorted(observed, key=str)
         unknown = [v for v in observed if v not in lv]
         if unknown:
             problems[var] = f"values {unknown!r} are not among the declared levels {lv!r}"
@@ -749,7 +757,7 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
     Examples
     --------
     R's ``aml`` data (tied times): ``coxph(Surv(time, status) ~ x, data = aml)``
-    gives coef 0.9155, HR 2.498, p = 0.0811.
+    gives coef 0.9155, HR 2.498, p = 0.0737.
 
     >>> aml = pd.DataFrame({
     ...     "time": [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161, 5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45],
@@ -757,7 +765,7 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
     ...     "x": ["Maintained"] * 11 + ["Nonmaintained"] * 12})
     >>> res = cox_fit(aml, "time", "status", ["x"], {"x": ["Maintained", "Nonmaintained"]})
     >>> res.table[["term", "hr", "p_value"]].round(4).values.tolist()
-    [['x[Nonmaintained]', 2.4981, 0.0811]]
+    [['x[Nonmaintained]', 2.4981, 0.0737]]
     """
     levels = dict(levels or {})
     terms = list(terms)

@@ -64,10 +64,9 @@ arm_counts = screened.loc[screened["eligible"], "arm"].value_counts()
 show_df(flow.rename(columns={"step": "Step", "criterion": "Criterion", "n_excluded": "Excluded", "n_remaining": "Remaining"}))
 
 # %%
-#| label: fig-flow
-#| fig-cap: "Flow of patients: screened, excluded at each inclusion criterion, and eligible per arm."
+#| label: flow-diagram
 fig = plot_flow(flow, arm_counts)
-show_figure(fig, "fig-flow", build_dir)
+show_figure(fig, "flow-diagram", build_dir)
 
 # %% [markdown]
 # ## Derived variables

@@ -111,8 +111,11 @@ ps = matched_cohort.assign(propensity_score=matched_cohort["propensity_score"])
 fig = plot_propensity_density(ps, ps[ps["matched"] == 1])
 show_figure(fig, "fig-ps-density", build_dir)
 
+# %% [markdown]
+# Love plot (supplementary figure): absolute standardized mean difference of
+# each covariate before and after matching; dashed line at 0.1.
+
 # %%
-#| label: fig-love
-#| fig-cap: "Love plot: absolute standardized mean difference of each covariate before and after matching; dashed line at 0.1."
+#| label: love-plot
 fig = plot_love(bal_before, bal_after)
-show_figure(fig, "fig-love", build_dir)
+show_figure(fig, "love-plot", build_dir)

@@ -66,6 +66,8 @@ for cohort_name, df in cohorts.items():
         for arm in arms:
             g = df[df["arm"] == arm]
             r = km_rates_at(g[tcol], g[ecol], time_points_months, conf_type=conf_type, extend=True)
+            # Beyond the arm's last observation there is no estimate (R drops the row; we keep it empty).
+            r.loc[r["n_at_risk"] == 0, ["survival", "ci_lower", "ci_upper"]] = float("nan")
             rates.append(r.assign(cohort=cohort_name, endpoint=ep, arm=arm))
         lr = logrank_test(df[tcol], df[ecol], df["arm"], group_order=arms)
         tests.append(dict(cohort=cohort_name, endpoint=ep, chi2=lr.chi2, df=lr.df, p_value=lr.p_value,

@@ -20,3 +20,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "r_crosscheck" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def default_build(tmp_path_factory):
+    """One papermill run of every notebook on the default (synthetic) cohort, shared by the slow tests."""
+    from helpers import pipeline
+    from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+
+    out = tmp_path_factory.mktemp("run") / "build"
+    assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), {}) == 0
+    return out

@@ -1,0 +1,50 @@
+"""The rendered manuscript, checked from the files themselves (HTML parsed, PDF text extracted)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from pypdf import PdfReader
+
+from helpers.paths import ROOT
+
+
+@pytest.fixture(scope="module")
+def report(default_build):
+    from helpers.render import render
+
+    render(ROOT, default_build, engine="pip")
+    return default_build / "report"
+
+
+@pytest.mark.slow
+def test_html_has_every_table_and_figure_captioned_and_cross_referenced(report):
+    html = (report / "index.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    ids = {t.get("id") for t in soup.find_all(id=True)}
+    for label in ["tbl-flow", "tbl-baseline", "fig-ps-density", "tbl-km-rates", "fig-km", "tbl-treatment-hr",
+                  "tbl-progression", "tbl-toxicity", "tbl-published-vs-reproduced", "suppfig-flow-diagram",
+                  "suppfig-love-plot"] + [f"fig-forest-{e}-{c}" for c in ("before", "after") for e in ("os", "pfs", "lc")]:
+        assert label in ids, label
+    for a in soup.find_all("a", href=re.compile(r"^#(fig|tbl|suppfig)-")):
+        assert a["href"][1:] in ids, a["href"]
+    text = soup.get_text(" ")
+    assert "??" not in text and "{python}" not in text and "{{<" not in text
+    assert "synthetic" in text.lower()
+    assert len(soup.find_all("table")) >= 7
+    # no resource loaded from the network
+    for tag in soup.find_all(["script", "img", "link", "iframe"]):
+        src = tag.get("src") or (tag.get("href") if tag.name == "link" else None) or ""
+        assert not src.startswith(("http://", "https://", "//")), src
+
+
+@pytest.mark.slow
+def test_pdf_text_has_tables_figures_and_references(report):
+    reader = PdfReader(report / "index.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+    for needle in ("Table 1", "Figure 1", "Supplementary Figure 1", "Supplementary Figure 2", "Before matching",
+                   "After matching", "References", "Bray"):
+        assert needle in text, needle
+    assert "??" not in text
+    assert (report / "index.docx").stat().st_size > 50_000
