@@ -161,7 +161,7 @@ class FloatBuilder:
             raise RenderError(f"#{ident}: '{ident.split('-')[0]}-' floats are not supported "
                               f"(known kinds: {', '.join(sorted(self.kinds))})")
         # descend into containers
-        t_children = pa._children_blocks(b)
+        t_children = pa.child_block_lists(b)
         for lst in t_children:
             lst[:] = self._blocks(lst, inside_float)
         return [b]

@@ -221,7 +221,7 @@ BlockFn = Callable[[Node], "Node | list[Node] | None"]
 InlineFn = Callable[[Node], "Node | list[Node] | None"]
 
 
-def _children_blocks(node: Node) -> list[list[Node]]:
+def child_block_lists(node: Node) -> list[list[Node]]:
     """Lists of blocks directly contained in a block node."""
     t, c = node.get("t"), node.get("c")
     if t in ("BlockQuote",):
@@ -253,7 +253,7 @@ def walk_blocks(blocks: list[Node], fn: BlockFn) -> list[Node]:
     """Bottom-up block rewrite. ``fn`` returns None (keep), a node, or a list."""
     out: list[Node] = []
     for b in blocks:
-        for lst in _children_blocks(b):
+        for lst in child_block_lists(b):
             lst[:] = walk_blocks(lst, fn)
         r = fn(b)
         if r is None:
@@ -322,7 +322,7 @@ def walk_inlines(blocks: list[Node], fn: InlineFn) -> None:
         for b in bl:
             for lst in _inline_lists_in_block(b):
                 lst[:] = _walk_inline_list(lst, fn, visit_blocks)
-            for lst in _children_blocks(b):
+            for lst in child_block_lists(b):
                 visit_blocks(lst)
 
     visit_blocks(blocks)
@@ -350,7 +350,7 @@ def iter_blocks(blocks: list[Node]):
     """Yield every block (pre-order), descending into containers."""
     for b in blocks:
         yield b
-        for lst in _children_blocks(b):
+        for lst in child_block_lists(b):
             yield from iter_blocks(lst)
 
 

@@ -15,6 +15,7 @@ Steps:
 """
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
@@ -133,6 +134,11 @@ class PipRenderer:
             raise RenderError(f"inline code left unevaluated (split over lines?): {line.strip()}")
 
         pandoc_meta = {k: v for k, v in meta.items() if k not in _DROP_FOR_PANDOC}
+        if str(pandoc_meta.get("date", "")) in ("today", "now", "last-modified"):
+            # Quarto's date keywords
+            stamp = (datetime.date.fromtimestamp(self.article.stat().st_mtime)
+                     if pandoc_meta["date"] == "last-modified" else datetime.date.today())
+            pandoc_meta["date"] = stamp.isoformat()
         md = "---\n" + yaml.safe_dump(pandoc_meta, allow_unicode=True, sort_keys=False) + "---\n\n" + pre.markdown
         (self.work / "index.md").write_text(md, encoding="utf-8")
         doc = pa.read(md, "markdown")
