@@ -41,13 +41,12 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.derive import DAYS_PER_MONTH, PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_table1_categories
+from helpers.derive import DAYS_PER_MONTH, PROPENSITY_COVARIATES, TABLE1_VARIABLES
 from helpers.published import load_published
 from helpers.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS
 

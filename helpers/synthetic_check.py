@@ -41,32 +41,14 @@ def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataF
     return df
 
 
-def _organs(sites: str) -> set[str]:
-    return {s for s in sites.split(";") if s and s != "in-field"} if isinstance(sites, str) else set()
-
-
 def table2_counts(g: pd.DataFrame) -> dict[str, int]:
-    """The paper's Table 2 rows for one group of patients."""
-    prog = g["progression_date"].notna() & (g["progression_date"].astype(str) != "")
-    organs = g["progression_sites"].fillna("").map(_organs)
-    single = prog & (organs.map(len) == 1)
-    return {
-        "progression": int(prog.sum()),
-        "single_organ": int(single.sum()),
-        "liver": int((single & organs.map(lambda o: o == {"liver"})).sum()),
-        "in_field": int((single & g["progression_sites"].fillna("").str.contains("in-field")).sum()),
-        "bone": int((single & organs.map(lambda o: o == {"bone"})).sum()),
-        "lung": int((single & organs.map(lambda o: o == {"lung"})).sum()),
-        "lymph_node": int((single & organs.map(lambda o: o == {"lymph node"})).sum()),
-        "pelvis": int((single & organs.map(lambda o: o == {"pelvis"})).sum()),
-        "multiple_organ": int((prog & (organs.map(len) >= 2)).sum()),
-        "two_organs": int((prog & (organs.map(len) == 2)).sum()),
-        "three_organs": int((prog & (organs.map(len) == 3)).sum()),
-        "therapy_single": int((g["subsequent_therapy"] == "single").sum()),
-        "therapy_multiple": int((g["subsequent_therapy"] == "multiple").sum()),
-        "therapy_conservative": int((g["subsequent_therapy"] == "conservative").sum()),
-        "death": int(g["death_date"].notna().sum()),
-    }
+    """The paper's Table 2 rows for one group of patients (keys of the ledger's ``table2_n``)."""
+    from helpers.reproduction import TABLE2_KEYS
+    from helpers.toxicity import progression_pattern_table
+
+    t = progression_pattern_table(g.assign(_all="all"), group_col="_all", include_total=False,
+                                  death_col="os_event").set_index("key")["n"]
+    return {ledger_key: int(t[key]) for ledger_key, key in TABLE2_KEYS.items()}
 
 
 def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataFrame:
