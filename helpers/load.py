@@ -102,7 +102,7 @@ __all__ = [
     "read_table", "validate_cohort", "validate_adverse_events",
     "check_cohort", "check_adverse_events", "check_study",
     "load_cohort", "load_adverse_events", "load_study",
-    "problems_frame", "main",
+    "problems_frame", "input_summary", "main",
 ]
 
 #: How many row numbers a message shows before "and N more".
@@ -149,13 +149,33 @@ class Problem:
 
 
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
-    """The problems as a table (for the data-quality appendix)."""
+    """The problems as a table (for the data-quality appendix).
+
+    ``rows`` lists every spreadsheet row; ``rows_shown`` the first ones as the
+    report prints them ("rows 2, 5 and 40 more"), ``n_rows`` how many.
+    """
     records = [
-        {"severity": p.severity, "file": p.file, "column": p.column,
-         "rows": ", ".join(map(str, p.rows)), "rule": p.rule}
+        {"severity": p.severity, "file": p.file, "column": p.column, "n_rows": len(p.rows),
+         "rows": ", ".join(map(str, p.rows)), "rows_shown": _format_rows(p.rows) if p.rows else "",
+         "rule": p.rule}
         for p in problems
     ]
-    return pd.DataFrame(records, columns=["severity", "file", "column", "rows", "rule"])
+    return pd.DataFrame(records, columns=["severity", "file", "column", "n_rows", "rows", "rows_shown", "rule"])
+
+
+def input_summary(paths: dict[str, str | Path], n_rows: dict[str, int], *, synthetic: bool) -> pd.DataFrame:
+    """One row per input file: role, file name (no folders), data rows, SHA-256, synthetic flag.
+
+    Names the exact bytes a build was made from without exposing where they
+    live; two runs on the same files give the same table.
+    """
+    import hashlib  # noqa: PLC0415
+
+    return pd.DataFrame([
+        {"input": role, "file": Path(path).name, "n_rows": int(n_rows[role]),
+         "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "synthetic": bool(synthetic)}
+        for role, path in paths.items()
+    ], columns=["input", "file", "n_rows", "sha256", "synthetic"])
 
 
 class DataValidationError(Exception):

@@ -6,6 +6,7 @@ that a notebook wrote, never one typed into the text.
 """
 from __future__ import annotations
 
+import math
 import os
 
 import pandas as pd
@@ -14,24 +15,56 @@ from helpers.published import load_published, published_value
 from helpers.results import read_result
 
 
+NOT_ESTIMABLE = "not estimable"
+
+
+def _is_missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def pct(x: float, digits: int = 1) -> str:
-    """A proportion as a percentage: ``pct(0.9118)`` -> ``'91.2%'``."""
-    return f"{100 * x:.{digits}f}%"
+    """A proportion as a percentage: ``pct(0.9118)`` -> ``'91.2%'``; NaN -> ``'not estimable'``."""
+    return NOT_ESTIMABLE if _is_missing(x) else f"{100 * x:.{digits}f}%"
 
 
 def p_value(p: float) -> str:
-    """``p = 0.069`` style; ``p < 0.001`` for small values."""
+    """``p = 0.069`` style; ``p < 0.001`` for small values; NaN -> ``'p not computable'``."""
+    if _is_missing(p):
+        return "p not computable"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def _first(df: pd.DataFrame, mask: pd.Series, col: str) -> float:
+    """The value of ``col`` in the first row of ``mask``, NaN if there is none."""
+    rows = df.loc[mask, col]
+    return float(rows.iloc[0]) if len(rows) else float("nan")
+
+
 class ResultNumbers:
-    """Formatted numbers from one build's results."""
+    """Formatted numbers and data-driven phrases from one build's results.
+
+    Every method returns text for the article; an estimate the data do not
+    allow (no patient at risk, no events, nobody matched) reads "not
+    estimable" with the reason where one is recorded, never "nan".
+    """
 
     def __init__(self, build: str | os.PathLike | None = None):
         names = ("flow", "matching_summary", "km_rates", "logrank", "treatment_hr", "followup", "toxicity",
-                 "progression_patterns", "published_vs_reproduced", "balance")
+                 "progression_patterns", "published_vs_reproduced", "balance", "input_summary")
         self.t = {n: read_result(n, build) for n in names}
         self.ledger = load_published()
+
+    # the data
+    def is_synthetic(self) -> bool:
+        return bool(self.t["input_summary"]["synthetic"].all())
+
+    def data_source(self) -> str:
+        """'the default synthetic cohort (cohort.csv, 190 patients)' or 'user-supplied data (...)'."""
+        i = self.t["input_summary"].set_index("input")
+        what = ("the default synthetic cohort, calibrated to the published aggregates" if self.is_synthetic()
+                else "user-supplied data")
+        return (f"{what} ({i.loc['cohort', 'file']}, {int(i.loc['cohort', 'n_rows'])} screened patients; "
+                f"{i.loc['adverse_events', 'file']}, {int(i.loc['adverse_events', 'n_rows'])} adverse events)")
 
     # cohort sizes
     def n_screened(self) -> int:
@@ -47,43 +80,86 @@ class ResultNumbers:
     # survival
     def km(self, cohort: str, endpoint: str, arm: str, months: int) -> str:
         k = self.t["km_rates"]
-        row = k[(k["cohort"] == cohort) & (k["endpoint"] == endpoint) & (k["arm"] == arm) & (k["months"] == months)]
-        return pct(float(row["survival"].iloc[0]))
+        m = (k["cohort"] == cohort) & (k["endpoint"] == endpoint) & (k["arm"] == arm) & (k["months"] == months)
+        return pct(_first(k, m, "survival"))
 
     def km3(self, cohort: str, endpoint: str, arm: str) -> str:
         """The 1-, 3- and 5-year rates as '91.2%, 76.5% and 61.8%'."""
         a, b, c = (self.km(cohort, endpoint, arm, m) for m in (12, 36, 60))
+        if a == b == c == NOT_ESTIMABLE:
+            return "not estimable (no patients)"
         return f"{a}, {b} and {c}"
 
     def logrank(self, cohort: str, endpoint: str) -> str:
         lr = self.t["logrank"]
-        return p_value(float(lr.loc[(lr["cohort"] == cohort) & (lr["endpoint"] == endpoint), "p_value"].iloc[0]))
+        m = (lr["cohort"] == cohort) & (lr["endpoint"] == endpoint)
+        p = _first(lr, m, "p_value")
+        if _is_missing(p):
+            events = _first(lr, m, "events")
+            return "log-rank test not computable (" + ("no events" if events == 0 else "a single arm") + ")"
+        return p_value(p)
+
+    def _hr_row(self, cohort: str, endpoint: str) -> pd.Series | None:
+        h = self.t["treatment_hr"]
+        rows = h[(h["cohort"] == cohort) & (h["endpoint"] == endpoint)]
+        return rows.iloc[0] if len(rows) else None
 
     def hr(self, cohort: str, endpoint: str) -> str:
-        h = self.t["treatment_hr"]
-        row = h[(h["cohort"] == cohort) & (h["endpoint"] == endpoint)].iloc[0]
+        row = self._hr_row(cohort, endpoint)
+        if row is None or _is_missing(row["hr"]):
+            reason = "" if row is None or _is_missing(row.get("note")) else str(row["note"])
+            reason = reason.removesuffix(": not estimable")
+            return f"HR {NOT_ESTIMABLE}" + (f" ({reason})" if reason else "")
         return f"HR = {row['hr']:.3f}, 95% CI {row['ci_lower']:.3f}-{row['ci_upper']:.3f}"
+
+    def effect_statement(self, cohort: str, endpoint: str, treated: str = "SBRT+TACE",
+                         control: str = "SBRT", alpha: float = 0.05) -> str:
+        """The direction and significance of the treatment HR, in words.
+
+        E.g. 'a lower hazard with SBRT+TACE than with SBRT alone (HR = 0.519, 95% CI 0.252-1.066),
+        not statistically significant at the 5% level'.
+        """
+        row = self._hr_row(cohort, endpoint)
+        if row is None or _is_missing(row["hr"]):
+            return f"no estimable treatment effect ({self.hr(cohort, endpoint)})"
+        direction = "a lower" if row["hr"] < 1 else ("a higher" if row["hr"] > 1 else "the same")
+        significant = row["p_value"] < alpha
+        return (f"{direction} hazard with {treated} than with {control} alone ({self.hr(cohort, endpoint)}, "
+                f"{p_value(row['p_value'])}), {'' if significant else 'not '}statistically significant "
+                f"at the {100 * alpha:g}% level")
 
     def followup(self, measure: str = "median of observed times") -> str:
         f = self.t["followup"]
-        return f"{float(f.loc[f['measure'] == measure, 'months'].iloc[0]):.0f}"
+        v = _first(f, f["measure"] == measure, "months")
+        return NOT_ESTIMABLE if _is_missing(v) else f"{v:.0f}"
 
     def events(self, key: str, arm: str, cohort: str = "before") -> int:
         t = self.t["progression_patterns"]
-        return int(t.loc[(t["cohort"] == cohort) & (t["group"] == arm) & (t["key"] == key), "n"].iloc[0])
+        v = _first(t, (t["cohort"] == cohort) & (t["group"] == arm) & (t["key"] == key), "n")
+        return 0 if _is_missing(v) else int(v)
 
     def tox(self, key: str, arm: str, cohort: str = "before") -> int:
         t = self.t["toxicity"]
         col = "n_sbrt" if arm == "SBRT" else "n_sbrt_tace"
-        return int(t.loc[(t["cohort"] == cohort) & (t["key"] == key), col].iloc[0])
+        v = _first(t, (t["cohort"] == cohort) & (t["key"] == key), col)
+        return 0 if _is_missing(v) else int(v)
 
     def tox_p(self, key: str, cohort: str = "before") -> str:
         t = self.t["toxicity"]
-        return p_value(float(t.loc[(t["cohort"] == cohort) & (t["key"] == key), "p_value"].iloc[0]))
+        return p_value(_first(t, (t["cohort"] == cohort) & (t["key"] == key), "p_value"))
+
+    def severe_toxicity_statement(self, cohort: str = "before") -> str:
+        """'no acute toxicity of grade 3 or more' or 'acute toxicity of grade 3 or more in 2 SBRT and 1 ...'."""
+        a, b = (self.tox("acute_grade_3_plus", arm, cohort) for arm in ("SBRT", "SBRT+TACE"))
+        if a + b == 0:
+            return "no acute toxicity of grade 3 or more"
+        return (f"acute toxicity of grade 3 or more in {a} SBRT and {b} SBRT+TACE patients "
+                f"({self.tox_p('acute_grade_3_plus', cohort)})")
 
     def max_smd_after(self) -> str:
         b = self.t["balance"]
-        return f"{b.loc[b['cohort'] == 'after', 'smd'].max():.3f}"
+        v = b.loc[b["cohort"] == "after", "smd"].max()
+        return "not computable (no matched patients)" if _is_missing(float(v)) else f"{v:.3f}"
 
     def n_smd_above(self, threshold: float = 0.1) -> int:
         b = self.t["balance"]

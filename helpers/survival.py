@@ -773,6 +773,8 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
         missing = [c for c in [duration_col, event_col, *terms] if c not in df.columns]
         if missing:
             return _not_estimable(terms, f"column(s) not in the data: {missing}")
+        if len(df) == 0:
+            return _not_estimable(terms, "no patients")
         data = df[[duration_col, event_col, *terms]].dropna()
         n = len(data)
         if n == 0:

@@ -46,7 +46,8 @@ def table2_counts(g: pd.DataFrame) -> dict[str, int]:
     from helpers.reproduction import TABLE2_KEYS
     from helpers.toxicity import progression_pattern_table
 
-    t = progression_pattern_table(g.assign(_all="all"), group_col="_all", include_total=False,
+    # groups= given so that an empty group (e.g. nobody matched) counts zeros instead of no rows
+    t = progression_pattern_table(g.assign(_all="all"), group_col="_all", groups=["all"], include_total=False,
                                   death_col="os_event").set_index("key")["n"]
     return {ledger_key: int(t[key]) for ledger_key, key in TABLE2_KEYS.items()}
 

@@ -29,7 +29,7 @@ data_cutoff = "2025-09-30"
 import pandas as pd
 
 from helpers.display import show_df
-from helpers.load import load_study, problems_frame
+from helpers.load import input_summary, load_study, problems_frame
 from helpers.results import write_result
 from helpers.synthetic_check import compare_to_published
 
@@ -38,19 +38,28 @@ cohort, ae = study.cohort, study.adverse_events
 is_synthetic = cohort["patient_id"].astype(str).str.startswith("SYN-").all()
 print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
       "SYNTHETIC data" if is_synthetic else "user-supplied data")
+# Which input made this build: file names (not folders) and SHA-256 of the bytes read.
+inputs = input_summary({"cohort": cohort_csv, "adverse_events": adverse_events_csv},
+                       {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic))
+write_result(inputs, "input_summary", build_dir)
+show_df(inputs)
 
 # %% [markdown]
 # ## Data-quality warnings
 #
 # Values that are possible but implausible are not errors; they are listed here
-# (and in the report's data-quality appendix).
+# (and in the report's data-quality appendix) with the spreadsheet rows to
+# check. `results/data_warnings.csv` lists every row; the table shows the first.
 
 # %%
-#| label: tbl-data-warnings
-#| tbl-cap: "Data-quality warnings raised while loading the input files."
+#| label: data-warnings
+# A supplementary table of the report (its caption is in index.qmd): possible but
+# implausible values are analysed as recorded.
 warnings = problems_frame(study.warnings)
 write_result(warnings, "data_warnings", build_dir)
-show_df(warnings if len(warnings) else pd.DataFrame({"warning": ["none"]}))
+show_df(warnings[["file", "column", "rows_shown", "rule"]].rename(columns={
+    "file": "File", "column": "Column", "rows_shown": "Rows", "rule": "Warning"})
+    if len(warnings) else pd.DataFrame({"Warning": ["None: both files follow the data dictionary."]}))
 
 # %% [markdown]
 # ## Published aggregate vs this cohort

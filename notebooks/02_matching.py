@@ -50,6 +50,8 @@ analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "
 
 # %%
 fit = fit_propensity(analysis, covariates, treatment="arm", treated_level=treated_arm)
+# Single-level covariates, separation, non-convergence: listed in the report's data-quality appendix.
+write_result(pd.DataFrame({"note": fit.notes}, dtype=str), "propensity_notes", build_dir)
 for note in fit.notes:
     print("Note:", note)
 coef = fit.coefficients.reset_index(names="term")

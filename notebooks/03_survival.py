@@ -80,9 +80,12 @@ write_result(logrank, "logrank", build_dir)
 
 # %%
 #| label: tbl-km-rates
-#| tbl-cap: "Kaplan-Meier 1-, 3- and 5-year rates (%, 95% CI on the log-log scale) per arm, and log-rank p, before and after matching."
+#| tbl-cap: "Kaplan-Meier 1-, 3- and 5-year rates (%, 95% CI on the log-log scale) per arm, and log-rank p, before and after matching. n.e., not estimable: no patient at risk (rate), no event yet (CI of a rate of 100%), or no event in the cohort (p)."
 def _rate(r):
-    return f"{100 * r.survival:.1f} ({100 * r.ci_lower:.1f}-{100 * r.ci_upper:.1f})"
+    if pd.isna(r.survival):
+        return "n.e."
+    ci = "n.e." if pd.isna(r.ci_lower) else f"{100 * r.ci_lower:.1f}-{100 * r.ci_upper:.1f}"
+    return f"{100 * r.survival:.1f} ({ci})"
 
 
 rows = []
@@ -93,7 +96,7 @@ for (cohort_name, ep), block in km_rates.groupby(["cohort", "endpoint"], sort=Fa
                ("", "Endpoint"): ep, ("", "Arm"): arm}
         for _, r in block[block["arm"] == arm].iterrows():
             row[("Rate, % (95% CI)", f"{int(r.months / 12)} year{'s' if r.months > 12 else ''}")] = _rate(r)
-        row[("", "Log-rank p")] = f"{p:.3f}" if arm == arms[0] else ""
+        row[("", "Log-rank p")] = ("n.e." if pd.isna(p) else f"{p:.3f}") if arm == arms[0] else ""
         rows.append(row)
 table = pd.DataFrame(rows)
 table.columns = pd.MultiIndex.from_tuples(table.columns)
@@ -133,14 +136,17 @@ write_result(cox, "cox", build_dir)
 
 # %%
 #| label: tbl-treatment-hr
-#| tbl-cap: "Hazard ratio of SBRT+TACE vs SBRT alone (Cox, Efron ties; 95% Wald CI), univariate, per endpoint and cohort."
+#| tbl-cap: "Hazard ratio of SBRT+TACE vs SBRT alone (Cox, Efron ties; 95% Wald CI), univariate, per endpoint and cohort; a model that cannot be estimated is reported with the reason."
 hr = cox[(cox["variable"] == "arm") & (cox["model"] == "univariate")].copy()
 write_result(hr, "treatment_hr", build_dir)
 show_df(pd.DataFrame({
     "Cohort": hr["cohort"].map({"before": "Before matching", "after": "After matching"}),
     "Endpoint": hr["endpoint"],
-    "HR (95% CI)": [f"{h:.3f} ({lo:.3f}-{hi:.3f})" for h, lo, hi in zip(hr["hr"], hr["ci_lower"], hr["ci_upper"])],
-    "p": [f"{p:.3f}" for p in hr["p_value"]],
+    "Patients (events)": [f"{n} ({e})" for n, e in zip(hr["n"], hr["n_events"])],
+    "HR (95% CI)": [f"not estimable: {note}".removesuffix(": not estimable") if pd.isna(h)
+                    else f"{h:.3f} ({lo:.3f}-{hi:.3f})"
+                    for h, lo, hi, note in zip(hr["hr"], hr["ci_lower"], hr["ci_upper"], hr["note"])],
+    "p": ["" if pd.isna(p) else f"{p:.3f}" for p in hr["p_value"]],
 }))
 
 # %%

@@ -617,8 +617,12 @@ def test_error_lists_errors_and_keeps_warnings():
     again = pickle.loads(pickle.dumps(e))
     assert str(again) == str(e)
     frame = problems_frame(problems)
-    assert frame.columns.tolist() == ["severity", "file", "column", "rows", "rule"]
+    assert frame.columns.tolist() == ["severity", "file", "column", "n_rows", "rows", "rows_shown", "rule"]
     assert frame["rows"].tolist() == ["2", "3", ""]
+    assert frame["n_rows"].tolist() == [1, 1, 0]
+    many = problems_frame([Problem("a.csv", "age_years", list(range(2, 32)), "odd", "warning")])
+    assert many.loc[0, "rows"] == ", ".join(map(str, range(2, 32)))
+    assert many.loc[0, "rows_shown"] == "rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 20 more"
 
 
 def _cli(*args):

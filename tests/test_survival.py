@@ -336,6 +336,7 @@ def test_cox_no_events_in_one_arm_is_not_estimable():
     (["x"], AML.assign(x=np.where(AML.index == 0, "Other", AML.x)), "declared levels"),
     (["t2", "t3"], AML.assign(t2=AML.time * 2.0, t3=AML.time * 4.0 + 1), "collinear"),
     (["x"], AML.assign(time=np.nan), "no complete rows"),
+    (["x"], AML.iloc[:0], "no patients"),
 ])
 def test_cox_degenerate_cases_return_flagged_results(terms, data, expect):
     res = cox_fit(data, "time", "status", terms, AML_LEVELS)

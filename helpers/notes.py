@@ -1,0 +1,116 @@
+"""What the analysis could not do as planned, in words a clinician can act on.
+
+Degenerate data (an arm without events, a covariate with one level, nobody
+matched, ...) do not stop the analysis: the estimate is reported as not
+estimable, with the reason, in the results files. :func:`analysis_notes`
+collects those reasons from ``build/results/`` into one table, shown in the
+report's data-quality appendix, so that a reader never has to find an
+empty cell and guess why.
+"""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from helpers.paths import results_dir
+from helpers.results import read_result
+
+NOTE_COLUMNS = ["step", "where", "note"]
+COHORT_NAMES = {"before": "before matching", "after": "after matching"}
+
+
+def _read(name: str, build: str | os.PathLike | None) -> pd.DataFrame | None:
+    return read_result(name, build) if (results_dir(build) / f"{name}.csv").exists() else None
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def matching_notes(propensity_notes: pd.DataFrame | None, summary: pd.DataFrame | None) -> list[dict]:
+    """Propensity-model notes (single-level covariates, separation, ...) and unmatched treated patients."""
+    rows = []
+    if propensity_notes is not None:
+        rows += [{"step": "propensity model", "where": "notebook 02", "note": n}
+                 for n in propensity_notes["note"].dropna()]
+    if summary is not None:
+        v = summary.set_index("quantity")["value"]
+        dropped = int(v.get("treated without control (dropped)", 0))
+        treated = [q for q in v.index if q.startswith("n ") and q.endswith(" before") and "+" in q]
+        n_treated = int(v[treated[0]]) if treated else None
+        after = [q for q in v.index if q.startswith("n ") and q.endswith(" after")]
+        if after and all(int(v[q]) == 0 for q in after):
+            rows.append({"step": "matching", "where": "notebook 02",
+                         "note": "No treated patient had a control inside the caliper: the matched cohort is "
+                                 "empty, and every after-matching estimate is not estimable."})
+        elif dropped:
+            of = f" of {n_treated}" if n_treated is not None else ""
+            rows.append({"step": "matching", "where": "notebook 02",
+                         "note": f"{dropped}{of} treated patients had no control inside the caliper and are "
+                                 "not in the matched cohort."})
+    return rows
+
+
+def balance_notes(balance: pd.DataFrame | None) -> list[dict]:
+    """Which test Table 1 used where the χ² approximation is not valid, and what could not be tested."""
+    if balance is None or balance.empty:
+        return []
+    rows = []
+    per_var = balance.groupby(["cohort", "variable"], sort=False)["test"].first().reset_index()
+    for cohort, block in per_var.groupby("cohort", sort=False):
+        where = f"Table 1, {COHORT_NAMES.get(cohort, cohort)}"
+        fisher = block.loc[block["test"].astype(str).str.startswith("Fisher"), "variable"].tolist()
+        if fisher:
+            rows.append({"step": "balance", "where": where,
+                         "note": f"Fisher's exact test for {len(fisher)} of {len(block)} variables "
+                                 f"(small expected counts): {_join(fisher)}."})
+        for test, vars_ in block[block["test"].astype(str).str.startswith("not testable")].groupby("test")["variable"]:
+            rows.append({"step": "balance", "where": where, "note": f"{_join(vars_.tolist())}: {test}."})
+    return rows
+
+
+def logrank_notes(logrank: pd.DataFrame | None) -> list[dict]:
+    """Log-rank tests that could not be computed (no events, an empty arm)."""
+    if logrank is None:
+        return []
+    rows = []
+    for r in logrank[logrank["p_value"].isna()].itertuples():
+        why = "no patients" if r.n == 0 else ("no events" if r.events == 0 else "a single arm")
+        rows.append({"step": "log-rank test", "where": f"{r.endpoint}, {COHORT_NAMES.get(r.cohort, r.cohort)}",
+                     "note": f"not computable ({why})."})
+    return rows
+
+
+def cox_notes(cox: pd.DataFrame | None) -> list[dict]:
+    """Cox terms reported as not estimable, grouped by term and reason."""
+    if cox is None:
+        return []
+    bad = cox[cox["hr"].isna() & cox["note"].notna()]
+    rows = []
+    for (model, term, note), block in bad.groupby(["model", "term", "note"], sort=False):
+        where = _join([f"{e} {COHORT_NAMES.get(c, c)}" for c, e in zip(block["cohort"], block["endpoint"])])
+        rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term}: {note}."})
+    return rows
+
+
+def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every estimate the analysis could not make as planned, with the reason.
+
+    Reads ``propensity_notes``, ``matching_summary``, ``balance``, ``logrank``
+    and ``cox`` from ``<build>/results`` (those that exist) and returns one
+    row per note: ``step``, ``where`` (which table, endpoint or cohort) and
+    ``note``. An empty table means everything was estimable.
+
+    Examples
+    --------
+    >>> lr = pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "chi2": [0.0], "df": [0],
+    ...                    "p_value": [float("nan")], "n": [104], "events": [0]})
+    >>> logrank_notes(lr)
+    [{'step': 'log-rank test', 'where': 'OS, after matching', 'note': 'not computable (no events).'}]
+    """
+    rows = (matching_notes(_read("propensity_notes", build), _read("matching_summary", build))
+            + balance_notes(_read("balance", build))
+            + logrank_notes(_read("logrank", build))
+            + cox_notes(_read("cox", build)))
+    return pd.DataFrame(rows, columns=NOTE_COLUMNS)

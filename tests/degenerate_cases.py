@@ -1,0 +1,103 @@
+"""Degenerate but valid inputs: each passes validation, and the analysis must still give a report.
+
+Every case is derived from the default synthetic cohort by one edit a real
+extract could show (an arm in which nothing happened, a covariate with one
+level, ...). The edits work on the CSV cells as text, so what the pipeline
+reads is exactly what a user's spreadsheet export would contain.
+``tests/test_degenerate.py`` runs each case through the notebooks (papermill)
+and the manuscript renderer and checks what the report says about it.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+
+EVENT_DATES = ["death_date", "progression_date", "local_progression_date"]
+PROGRESSION_DETAIL = ["progression_sites", "subsequent_therapy"]
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """A CSV as text cells (empty cells stay empty strings), in file order."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def write_raw(df: pd.DataFrame, path: Path) -> Path:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n")
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def _censor(cohort: pd.DataFrame, rows: pd.Series) -> pd.DataFrame:
+    """No death and no progression for ``rows``: alive and progression-free at last follow-up."""
+    out = cohort.copy()
+    out.loc[rows, EVENT_DATES + PROGRESSION_DETAIL] = ""
+    return out
+
+
+def no_events_in_combination_arm(cohort: pd.DataFrame, ae: pd.DataFrame):
+    return _censor(cohort, cohort["arm"] == "SBRT+TACE"), ae
+
+
+def all_censored(cohort: pd.DataFrame, ae: pd.DataFrame):
+    return _censor(cohort, cohort["arm"].notna()), ae
+
+
+def single_level_covariates(cohort: pd.DataFrame, ae: pd.DataFrame):
+    """Every patient male, HBV and without PVTT: three covariates with one level."""
+    out = cohort.copy()
+    out["sex"], out["hepatitis"], out["pvtt"] = "Male", "HBV", "0"
+    return out, ae
+
+
+def treated_separated_from_controls(cohort: pd.DataFrame, ae: pd.DataFrame):
+    """PVTT present in every SBRT+TACE patient and in no SBRT patient: the propensity model
+    separates the arms completely, so no treated patient has a control inside the caliper."""
+    out = cohort.copy()
+    out["pvtt"] = (out["arm"] == "SBRT+TACE").map({True: "1", False: "0"})
+    return out, ae
+
+
+def deaths_only_in_child_pugh_b(cohort: pd.DataFrame, ae: pd.DataFrame):
+    """Only Child-Pugh B patients die: the Cox coefficient of Child-Pugh class diverges
+    (monotone likelihood), which must be reported as not estimable."""
+    out = cohort.copy()
+    out.loc[out["child_pugh"] != "B", "death_date"] = ""
+    return out, ae
+
+
+def tiny_arms(cohort: pd.DataFrame, ae: pd.DataFrame, n_control: int = 8, n_treated: int = 4):
+    """The first eligible-looking patients of each arm only (a small centre's extract)."""
+    keep = pd.concat([cohort[cohort["arm"] == "SBRT"].head(n_control * 2),
+                      cohort[cohort["arm"] == "SBRT+TACE"].head(n_treated * 2)]).index
+    out = cohort.loc[sorted(keep)].reset_index(drop=True)
+    return out, ae[ae["patient_id"].isin(out["patient_id"])]
+
+
+@dataclass(frozen=True)
+class DegenerateCase:
+    name: str
+    edit: Callable[[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    def write(self, folder: Path) -> tuple[Path, Path]:
+        """Write the case's cohort.csv and adverse_events.csv into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        cohort, ae = self.edit(read_raw(COHORT_CSV), read_raw(ADVERSE_EVENTS_CSV))
+        return write_raw(cohort, folder / "cohort.csv"), write_raw(ae, folder / "adverse_events.csv")
+
+
+CASES: tuple[DegenerateCase, ...] = (
+    DegenerateCase("no_events_in_combination_arm", no_events_in_combination_arm),
+    DegenerateCase("all_censored", all_censored),
+    DegenerateCase("single_level_covariates", single_level_covariates),
+    DegenerateCase("treated_separated_from_controls", treated_separated_from_controls),
+    DegenerateCase("deaths_only_in_child_pugh_b", deaths_only_in_child_pugh_b),
+    DegenerateCase("tiny_arms", tiny_arms),
+)
