@@ -11,8 +11,10 @@ import os
 
 import pandas as pd
 
+from helpers.parameters import read_parameters
 from helpers.published import load_published, published_value
 from helpers.results import read_result
+from helpers.survival import time_points_phrase
 
 
 NOT_ESTIMABLE = "not estimable"
@@ -52,7 +54,35 @@ class ResultNumbers:
         names = ("flow", "matching_summary", "km_rates", "logrank", "treatment_hr", "followup", "toxicity",
                  "progression_patterns", "published_vs_reproduced", "balance", "input_summary")
         self.t = {n: read_result(n, build) for n in names}
+        self.parameters = read_parameters(build)
         self.ledger = load_published()
+
+    # the parameters the notebooks ran with (results/parameters_*.csv)
+    def param(self, name: str) -> object:
+        """A parameter's value as the run used it; KeyError names the missing parameter."""
+        if name not in self.parameters:
+            raise KeyError(f"parameter {name!r} was not recorded by any notebook (results/parameters_*.csv)")
+        return self.parameters[name]
+
+    def number(self, name: str) -> str:
+        """A numeric parameter for the text: ``7.0`` -> ``'7'``, ``0.02`` -> ``'0.02'``."""
+        return f"{float(self.param(name)):g}"
+
+    def ratio(self) -> str:
+        """The matching ratio as '2:1'."""
+        return f"{int(self.param('ratio'))}:1"
+
+    def date(self, name: str, style: str = "day") -> str:
+        """A date parameter: style 'day' -> '30 September 2025', 'month' -> 'December 2011'."""
+        d = pd.Timestamp(str(self.param(name)))
+        return f"{d.strftime('%B')} {d.year}" if style == "month" else f"{d.day} {d.strftime('%B')} {d.year}"
+
+    def time_points(self) -> list[float]:
+        return [float(m) for m in self.param("time_points_months")]
+
+    def time_points_phrase(self) -> str:
+        """'1-, 3- and 5-year' for the default time points."""
+        return time_points_phrase(self.time_points())
 
     # the data
     def is_synthetic(self) -> bool:
@@ -83,12 +113,12 @@ class ResultNumbers:
         m = (k["cohort"] == cohort) & (k["endpoint"] == endpoint) & (k["arm"] == arm) & (k["months"] == months)
         return pct(_first(k, m, "survival"))
 
-    def km3(self, cohort: str, endpoint: str, arm: str) -> str:
-        """The 1-, 3- and 5-year rates as '91.2%, 76.5% and 61.8%'."""
-        a, b, c = (self.km(cohort, endpoint, arm, m) for m in (12, 36, 60))
-        if a == b == c == NOT_ESTIMABLE:
+    def km_text(self, cohort: str, endpoint: str, arm: str) -> str:
+        """The rates at the run's time points, e.g. 1, 3 and 5 years: '91.2%, 76.5% and 61.8%'."""
+        rates = [self.km(cohort, endpoint, arm, m) for m in self.time_points()]
+        if all(r == NOT_ESTIMABLE for r in rates):
             return "not estimable (no patients)"
-        return f"{a}, {b} and {c}"
+        return rates[0] if len(rates) == 1 else ", ".join(rates[:-1]) + f" and {rates[-1]}"
 
     def logrank(self, cohort: str, endpoint: str) -> str:
         lr = self.t["logrank"]

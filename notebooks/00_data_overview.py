@@ -30,6 +30,7 @@ import pandas as pd
 
 from helpers.display import show_df
 from helpers.load import input_summary, load_study, problems_frame
+from helpers.parameters import write_parameters
 from helpers.results import write_result
 from helpers.synthetic_check import compare_to_published
 
@@ -42,6 +43,7 @@ print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
 inputs = input_summary({"cohort": cohort_csv, "adverse_events": adverse_events_csv},
                        {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic))
 write_result(inputs, "input_summary", build_dir)
+write_parameters("00_data_overview", build_dir, data_cutoff=data_cutoff)
 show_df(inputs)
 
 # %% [markdown]

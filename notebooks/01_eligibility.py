@@ -39,11 +39,15 @@ from helpers.display import show_df
 from helpers.eligibility import add_eligibility, criteria, flow_table
 from helpers.load import load_study
 from helpers.plots_flow import plot_flow
+from helpers.parameters import write_parameters
 from helpers.results import write_result
 from helpers.survival import median_followup
 
 setup_figures()
 
+write_parameters("01_eligibility", build_dir, data_cutoff=data_cutoff, study_start=study_start, study_end=study_end,
+                 max_diameter_cm=max_diameter_cm, min_months_since_treatment=min_months_since_treatment,
+                 min_residual_liver_cc=min_residual_liver_cc, alpha_beta=alpha_beta)
 study = load_study(cohort_csv, adverse_events_csv)
 screened = study.cohort
 crits = criteria(study_start, study_end, max_diameter_cm, min_months_since_treatment, min_residual_liver_cc)

@@ -39,9 +39,12 @@ from helpers.balance import balance_table, table1_html, table1_markdown
 from helpers.display import show_df, show_table
 from helpers.matching import caliper_width, fit_propensity, match_nearest_caliper
 from helpers.plots_balance import plot_love, plot_propensity_density
+from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
 
 setup_figures()
+write_parameters("02_matching", build_dir, ratio=ratio, caliper_sd=caliper_sd, covariates=covariates,
+                 treated_arm=treated_arm, control_arm=control_arm)
 
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "ecog_group": str})
 

@@ -40,10 +40,14 @@ from helpers.figures import setup_figures, show_figure
 from helpers.derive import TABLE1_VARIABLES
 from helpers.display import show_df
 from helpers.plots_survival import plot_forest, plot_km_grid
+from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
-from helpers.survival import km_rates_at, logrank_test, univariate_then_multivariate_cox
+from helpers.survival import km_rates_at, logrank_test, time_point_label, univariate_then_multivariate_cox
 
 setup_figures()
+write_parameters("03_survival", build_dir, time_points_months=time_points_months, entry_p=entry_p,
+                 candidate_covariates=candidate_covariates, conf_type=conf_type, control_arm=control_arm,
+                 treated_arm=treated_arm)
 
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "ecog_group": str})
 matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str})
@@ -95,7 +99,7 @@ for (cohort_name, ep), block in km_rates.groupby(["cohort", "endpoint"], sort=Fa
         row = {("", "Cohort"): "Before matching" if cohort_name == "before" else "After matching",
                ("", "Endpoint"): ep, ("", "Arm"): arm}
         for _, r in block[block["arm"] == arm].iterrows():
-            row[("Rate, % (95% CI)", f"{int(r.months / 12)} year{'s' if r.months > 12 else ''}")] = _rate(r)
+            row[("Rate, % (95% CI)", time_point_label(r.months))] = _rate(r)
         row[("", "Log-rank p")] = ("n.e." if pd.isna(p) else f"{p:.3f}") if arm == arms[0] else ""
         rows.append(row)
 table = pd.DataFrame(rows)

@@ -50,9 +50,15 @@ def all_censored(cohort: pd.DataFrame, ae: pd.DataFrame):
 
 
 def single_level_covariates(cohort: pd.DataFrame, ae: pd.DataFrame):
-    """Every patient male, HBV and without PVTT: three covariates with one level."""
+    """Every patient male, HBV and without PVTT: three covariates with one level.
+
+    Two implausible but possible values (age 17 in spreadsheet row 3, 12
+    fractions in row 5) are warnings that the data-quality appendix must list.
+    """
     out = cohort.copy()
     out["sex"], out["hepatitis"], out["pvtt"] = "Male", "HBV", "0"
+    out.loc[1, "age_years"] = "17"
+    out.loc[3, "sbrt_fractions"] = "12"
     return out, ae
 
 
@@ -101,3 +107,30 @@ CASES: tuple[DegenerateCase, ...] = (
     DegenerateCase("deaths_only_in_child_pugh_b", deaths_only_in_child_pugh_b),
     DegenerateCase("tiny_arms", tiny_arms),
 )
+
+
+DATE_COLUMNS = ["sbrt_start", "sbrt_end", "tace_date", "last_followup", "death_date", "progression_date",
+                "local_progression_date"]
+
+
+def private_values(cohort_csv: Path, data_cutoff: str = "2025-09-30") -> tuple[set[str], set[str]]:
+    """The patient identifiers and individual dates of a cohort file, which no report may show.
+
+    The data cut-off is a parameter of the analysis, not an individual date
+    (though many patients are censored on it), so it is left out.
+    """
+    raw = read_raw(cohort_csv)
+    dates = {d for c in DATE_COLUMNS for d in raw[c] if d and d != data_cutoff}
+    return set(raw["patient_id"]), dates
+
+
+def find_private_values(text: str, ids: set[str], dates: set[str]) -> list[str]:
+    """Identifiers and dates (ISO, or day/month/year as a table might print them) found in ``text``."""
+    import re
+
+    found = [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
+    for d in dates:
+        y, m, day = d.split("-")
+        if d in text or f"{day}/{m}/{y}" in text or f"{day}.{m}.{y}" in text:
+            found.append(d)
+    return sorted(found)

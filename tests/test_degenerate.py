@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from degenerate_cases import CASES, DegenerateCase
+from degenerate_cases import CASES, DegenerateCase, find_private_values, private_values
 from helpers.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -86,6 +86,16 @@ def test_case_gives_a_report_without_nan(runs, case):
         assert _sha(path) == sha, path
 
 
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_report_shows_no_patient_identifier_or_individual_date(runs, case):
+    run = runs[case]
+    ids, dates = private_values(next(iter(run["inputs_before"])))
+    pages = [run["out"] / "report" / "index.html", *sorted((run["out"] / "report" / "notebooks").glob("*.html"))]
+    assert len(pages) >= 6
+    for page in pages:
+        assert find_private_values(page.read_text(encoding="utf-8"), ids, dates) == [], page.name
+
+
 def test_no_events_in_an_arm_makes_its_hazard_ratio_not_estimable(runs):
     run = runs["no_events_in_combination_arm"]
     hr = _result(run, "treatment_hr")
@@ -126,6 +136,10 @@ def test_single_level_covariates_are_left_out_with_a_note(runs):
     assert sex["hr"].isna().all() and sex["note"].str.contains("single level").all()
     text = _report_text(run)
     assert "sex_group has a single level in the data" in text
+    # The two implausible values are warnings in the data-quality appendix, with their spreadsheet rows.
+    warnings = _result(run, "data_warnings")
+    assert warnings[["column", "rows"]].astype(str).values.tolist() == [["age_years", "3"], ["sbrt_fractions", "5"]]
+    assert "is outside the plausible range 18 to 95 years" in text
 
 
 def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(runs):

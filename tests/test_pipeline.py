@@ -85,3 +85,65 @@ def test_invalid_input_stops_before_any_notebook_and_writes_nothing(tmp_path, ca
     err = capsys.readouterr().err
     assert "cohort.csv" in err and "arm" in err and "row" in err
     assert not out.exists() and not (tmp_path / "build.partial").exists()
+
+
+def _tree_digest(folder) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by relative path."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_two_runs_write_byte_identical_results(build, tmp_path):
+    """Same input and parameters, another output folder: every results file has the same bytes."""
+    from helpers.paths import ROOT
+
+    inputs = _tree_digest(ROOT / "data")
+    other = tmp_path / "elsewhere" / "build"
+    assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(other), {}) == 0
+    first, second = _tree_digest(build / "results"), _tree_digest(other / "results")
+    assert len(first) >= 18
+    assert first.keys() == second.keys()
+    assert [n for n in first if first[n] != second[n]] == []
+    assert _tree_digest(ROOT / "data") == inputs  # the input files are never modified
+
+
+@pytest.mark.slow
+def test_failed_run_keeps_the_previous_build_and_the_failed_notebook(build, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "build"
+    shutil.copytree(build, out)
+    previous = _tree_digest(out)
+    # A covariate that is not in the data makes notebook 02 fail after 00 and 01 have run.
+    code = pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), {"covariates": ["no_such_column"]})
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "02_matching FAILED" in err and "previous build" in err
+    assert _tree_digest(out) == previous
+    failed = tmp_path / "build.partial" / "notebooks" / "02_matching.ipynb"
+    nb = json.loads(failed.read_text())
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors and "no_such_column" in "".join(errors[0]["traceback"]) + errors[0]["evalue"]
+    assert not (tmp_path / "build.partial" / "notebooks" / "03_survival.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_parameter_overrides_reach_every_notebook_and_are_recorded(tmp_path):
+    """`make analysis PARAMS="-p ratio 1 -p time_points_months [24]"`: the run does what was asked and says so."""
+    from helpers.parameters import read_parameters
+
+    out = tmp_path / "build"
+    overrides = {"ratio": pipeline.parse_parameter("ratio", "1"),
+                 "time_points_months": pipeline.parse_parameter("time_points_months", "[24]"),
+                 "not_a_parameter": 5}  # ignored: no notebook declares it
+    assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), overrides) == 0
+    m = pd.read_csv(out / "results" / "matched_cohort.csv")
+    sets = m[m["matched"] == 1].groupby("match_id")["arm"].agg(lambda a: (a == "SBRT").sum())
+    assert set(sets) == {1}
+    assert set(pd.read_csv(out / "results" / "km_rates.csv")["months"]) == {24}
+    params = read_parameters(out)
+    assert params["ratio"] == 1 and params["time_points_months"] == [24] and params["caliper_sd"] == 0.02
+    assert "not_a_parameter" not in params and "build_dir" not in params

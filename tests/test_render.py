@@ -435,3 +435,19 @@ def test_quarto_renders_the_fixture(project: Path):
     assert {"html"} <= set(result.outputs)
     html = result.outputs["html"].read_text(encoding="utf-8")
     assert "Figure" in html and "Table" in html and "?@" not in html
+
+
+def test_quarto_renders_a_build_elsewhere_from_a_staged_copy(tmp_path):
+    """`make report OUT=elsewhere` with real Quarto: the sources are copied and build/ points to OUT."""
+    from helpers.render.quarto import PROJECT_SOURCES, staged_project
+
+    out = tmp_path / "elsewhere"
+    (out / "notebooks").mkdir(parents=True)
+    (out / "notebooks" / "01_eligibility.ipynb").write_text("{}")
+    stage = staged_project(ROOT, out)
+    assert stage == out / ".quarto-project"
+    for name in PROJECT_SOURCES:
+        assert (stage / name).exists(), name
+    assert (stage / "index.qmd").read_text(encoding="utf-8") == (ROOT / "index.qmd").read_text(encoding="utf-8")
+    assert (stage / "build" / "notebooks" / "01_eligibility.ipynb").read_text() == "{}"
+    assert staged_project(ROOT, out) == stage  # a second render replaces the copy

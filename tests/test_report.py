@@ -48,3 +48,26 @@ def test_pdf_text_has_tables_figures_and_references(report):
         assert needle in text, needle
     assert "??" not in text
     assert (report / "index.docx").stat().st_size > 50_000
+
+
+@pytest.mark.slow
+def test_report_shows_aggregates_only(report):
+    """No patient identifier and no individual date in any rendered page, the PDF or the Word file."""
+    import zipfile
+
+    from degenerate_cases import find_private_values, private_values
+    from helpers.paths import COHORT_CSV
+
+    ids, dates = private_values(COHORT_CSV)
+    assert len(ids) == 190 and len(dates) > 500
+    texts = {p.name: p.read_text(encoding="utf-8")
+             for p in [report / "index.html", *sorted((report / "notebooks").glob("*.html"))]}
+    texts["index.pdf"] = " ".join(page.extract_text() for page in PdfReader(report / "index.pdf").pages)
+    with zipfile.ZipFile(report / "index.docx") as z:
+        texts["index.docx"] = z.read("word/document.xml").decode("utf-8")
+    assert len(texts) >= 8
+    for name, text in texts.items():
+        assert find_private_values(text, ids, dates) == [], name
+    # and the check itself finds them when they are there
+    some_id, some_date = sorted(ids)[0], sorted(dates)[0]
+    assert find_private_values(f"row {some_id} on {some_date}", ids, dates) == sorted([some_id, some_date])

@@ -23,6 +23,29 @@ def quarto_version(exe: str) -> str:
         return "unknown"
 
 
+PROJECT_SOURCES = ("_quarto.yml", "index.qmd", "references.bib", "docs")
+
+
+def staged_project(project_dir: Path, out_dir: Path) -> Path:
+    """A copy of the manuscript's sources in ``<out>/.quarto-project`` whose ``build`` links to ``out_dir``.
+
+    The article embeds ``build/notebooks/NN.ipynb#label``; Quarto resolves
+    those paths against the project, so a build elsewhere (``make report
+    OUT=...``) is rendered from a copy that sees it as ``build/``.
+    """
+    stage = out_dir / ".quarto-project"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    for name in PROJECT_SOURCES:
+        src = project_dir / name
+        if src.is_dir():
+            shutil.copytree(src, stage / name)
+        elif src.exists():
+            shutil.copy2(src, stage / name)
+    (stage / "build").symlink_to(out_dir, target_is_directory=True)
+    return stage
+
+
 def render_quarto(project_dir: Path, out_dir: Path, *, formats: tuple[str, ...] | None = None,
                   log: Callable[[str], None] = print, exe: str | None = None) -> dict[str, Path]:
     """``quarto render`` of the manuscript project into ``<out>/report``.
@@ -45,10 +68,13 @@ def render_quarto(project_dir: Path, out_dir: Path, *, formats: tuple[str, ...] 
     env.setdefault("QUARTO_PYTHON", sys.executable)
     env["HCC_BUILD_DIR"] = str(out_dir)
     env.setdefault("MPLBACKEND", "Agg")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_dir), env.get("PYTHONPATH", "")]))
     default_build = (project_dir / "build").resolve()
     if out_dir != default_build:
-        log(f"  note: index.qmd embeds notebooks from build/; with --out {out_dir} Quarto still "
-            "reads those paths (the pip-only renderer maps them to --out)")
+        # index.qmd embeds build/notebooks/...: render a copy of the sources whose build/ is --out.
+        project_dir = staged_project(project_dir, out_dir)
+        cmd[2] = str(project_dir)
+        log(f"  note: --out {out_dir}: rendering a copy of the sources in {project_dir} (build/ -> --out)")
     log("  $ " + " ".join(cmd))
     proc = subprocess.run(cmd, cwd=str(project_dir), env=env)
     if proc.returncode != 0:

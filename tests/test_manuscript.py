@@ -1,0 +1,114 @@
+"""The article's words and numbers (helpers.manuscript) on hand-made results, degenerate ones included."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers.manuscript import ResultNumbers, p_value, pct
+from helpers.parameters import write_parameters
+from helpers.results import write_result
+
+NAN = float("nan")
+
+
+def _results(build, *, hr_after_os=(0.519, 0.252, 1.066, 0.074, ""), tox3=(0, 0), synthetic=True,
+             km_after_treated=(1.0, 0.861, 0.778), logrank_after_pfs=(0.154, 74)):
+    """A minimal but complete results folder, as the notebooks would write it."""
+    write_parameters("01_eligibility", build, data_cutoff="2025-09-30", study_start="2011-12-01", max_diameter_cm=7.0)
+    write_parameters("02_matching", build, ratio=2, caliper_sd=0.02)
+    write_parameters("03_survival", build, time_points_months=[12, 36, 60], entry_p=0.1)
+    write_result(pd.DataFrame({"step": [0, 5], "criterion": ["screened", "date"], "n_excluded": [0, 7],
+                               "n_remaining": [190, 152]}), "flow", build)
+    write_result(pd.DataFrame({"quantity": ["n SBRT before", "n SBRT after", "n SBRT+TACE before",
+                                            "n SBRT+TACE after"], "value": [109, 68, 43, 36]}),
+                 "matching_summary", build)
+    km = [("after", "OS", "SBRT", m, s) for m, s in zip((12, 36, 60), (0.9118, 0.7647, 0.6176))]
+    km += [("after", "OS", "SBRT+TACE", m, s) for m, s in zip((12, 36, 60), km_after_treated)]
+    write_result(pd.DataFrame(km, columns=["cohort", "endpoint", "arm", "months", "survival"]), "km_rates", build)
+    write_result(pd.DataFrame({"cohort": ["after", "after"], "endpoint": ["OS", "PFS"], "p_value": [0.0691,
+                               logrank_after_pfs[0]], "events": [30, logrank_after_pfs[1]]}), "logrank", build)
+    h, lo, hi, p, note = hr_after_os
+    write_result(pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "hr": [h], "ci_lower": [lo],
+                               "ci_upper": [hi], "p_value": [p], "note": [note]}), "treatment_hr", build)
+    write_result(pd.DataFrame({"measure": ["median of observed times"], "months": [76.3]}), "followup", build)
+    write_result(pd.DataFrame({"cohort": ["before"] * 2, "key": ["acute_grade_1_2", "acute_grade_3_plus"],
+                               "n_sbrt": [42, tox3[0]], "n_sbrt_tace": [14, tox3[1]],
+                               "p_value": [0.2907, 0.3 if sum(tox3) else 1.0]}), "toxicity", build)
+    write_result(pd.DataFrame({"cohort": ["before"], "group": ["SBRT"], "key": ["died"], "n": [45]}),
+                 "progression_patterns", build)
+    write_result(pd.DataFrame({"published": [1.0, 2.0], "reproduced": [1.0, 2.5], "difference": [0.0, 0.5]}),
+                 "published_vs_reproduced", build)
+    write_result(pd.DataFrame({"cohort": ["after", "after"], "variable": ["sex_group", "sex_group"],
+                               "smd": [0.0412, 0.0412]}), "balance", build)
+    write_result(pd.DataFrame({"input": ["cohort", "adverse_events"], "file": ["cohort.csv", "ae.csv"],
+                               "n_rows": [190, 111], "sha256": ["a", "b"], "synthetic": [synthetic] * 2}),
+                 "input_summary", build)
+    return ResultNumbers(build)
+
+
+def test_formatting_of_values_and_missing_values():
+    assert pct(0.9118) == "91.2%" and pct(NAN) == "not estimable"
+    assert p_value(0.0004) == "p < 0.001" and p_value(0.0691) == "p = 0.069" and p_value(NAN) == "p not computable"
+
+
+def test_numbers_of_a_complete_analysis(tmp_path):
+    r = _results(tmp_path)
+    assert (r.n_screened(), r.n_eligible(), r.n_arm("SBRT"), r.n_arm("SBRT+TACE", "after")) == (190, 152, 109, 36)
+    assert r.km_text("after", "OS", "SBRT") == "91.2%, 76.5% and 61.8%"
+    assert r.logrank("after", "OS") == "p = 0.069"
+    assert r.hr("after", "OS") == "HR = 0.519, 95% CI 0.252-1.066"
+    assert r.effect_statement("after", "OS") == (
+        "a lower hazard with SBRT+TACE than with SBRT alone (HR = 0.519, 95% CI 0.252-1.066, p = 0.074), "
+        "not statistically significant at the 5% level")
+    assert r.severe_toxicity_statement() == "no acute toxicity of grade 3 or more"
+    assert r.max_smd_after() == "0.041" and r.n_smd_above() == 0
+    assert r.followup() == "76" and r.events("died", "SBRT") == 45
+    assert r.n_reproduced_exactly() == (1, 2)
+    assert r.data_source() == ("the default synthetic cohort, calibrated to the published aggregates "
+                               "(cohort.csv, 190 screened patients; ae.csv, 111 adverse events)")
+
+
+def test_words_follow_the_data(tmp_path):
+    r = _results(tmp_path, hr_after_os=(1.8, 1.2, 2.7, 0.004, ""), tox3=(2, 1), synthetic=False)
+    assert r.effect_statement("after", "OS") == (
+        "a higher hazard with SBRT+TACE than with SBRT alone (HR = 1.800, 95% CI 1.200-2.700, p = 0.004), "
+        "statistically significant at the 5% level")
+    assert r.severe_toxicity_statement() == ("acute toxicity of grade 3 or more in 2 SBRT and 1 SBRT+TACE "
+                                             "patients (p = 0.300)")
+    assert r.data_source().startswith("user-supplied data (cohort.csv")
+
+
+def test_degenerate_results_read_as_not_estimable_with_the_reason(tmp_path):
+    r = _results(tmp_path, hr_after_os=(NAN, NAN, NAN, NAN, "no events"), km_after_treated=(1.0, NAN, NAN),
+                 logrank_after_pfs=(NAN, 0))
+    assert r.hr("after", "OS") == "HR not estimable (no events)"
+    assert r.effect_statement("after", "OS") == "no estimable treatment effect (HR not estimable (no events))"
+    assert r.km_text("after", "OS", "SBRT+TACE") == "100.0%, not estimable and not estimable"
+    assert r.km_text("after", "PFS", "SBRT") == "not estimable (no patients)"  # no rows at all
+    assert r.logrank("after", "PFS") == "log-rank test not computable (no events)"
+    assert r.hr("before", "LC") == "HR not estimable"  # no row: no reason to give
+    note = "HR tends to zero (monotone likelihood / separation, e.g. no events in a group): not estimable"
+    r = _results(tmp_path, hr_after_os=(NAN, NAN, NAN, NAN, note))
+    assert r.hr("after", "OS") == ("HR not estimable (HR tends to zero (monotone likelihood / separation, "
+                                   "e.g. no events in a group))")
+
+
+def test_empty_matched_cohort_has_no_smd(tmp_path):
+    _results(tmp_path)
+    write_result(pd.DataFrame({"cohort": ["after"], "variable": ["sex_group"], "smd": [NAN]}), "balance", tmp_path)
+    assert ResultNumbers(tmp_path).max_smd_after() == "not computable (no matched patients)"
+
+
+def test_parameters_of_the_run_reach_the_text(tmp_path):
+    r = _results(tmp_path)
+    assert (r.ratio(), r.number("caliper_sd"), r.number("max_diameter_cm"), r.number("entry_p")) == \
+        ("2:1", "0.02", "7", "0.1")
+    assert r.date("data_cutoff") == "30 September 2025" and r.date("study_start", "month") == "December 2011"
+    assert r.time_points_phrase() == "1-, 3- and 5-year"
+    write_parameters("02_matching", tmp_path, ratio=3, caliper_sd=0.1)
+    write_parameters("03_survival", tmp_path, time_points_months=[12], entry_p=0.05)
+    r = ResultNumbers(tmp_path)
+    assert (r.ratio(), r.number("caliper_sd"), r.time_points_phrase()) == ("3:1", "0.1", "1-year")
+    assert r.km_text("after", "OS", "SBRT") == "91.2%"
+    with pytest.raises(KeyError, match="'alpha_beta' was not recorded"):
+        r.param("alpha_beta")

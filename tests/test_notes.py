@@ -1,0 +1,60 @@
+"""Analysis notes (helpers.notes): every estimate that could not be made as planned, with the reason."""
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.notes import analysis_notes, balance_notes, cox_notes, logrank_notes, matching_notes
+from helpers.results import write_result
+
+NAN = float("nan")
+
+
+def _summary(dropped: int, after: tuple[int, int]) -> pd.DataFrame:
+    return pd.DataFrame({"quantity": ["caliper (logit units)", "treated without control (dropped)", "n SBRT before",
+                                      "n SBRT after", "n SBRT+TACE before", "n SBRT+TACE after"],
+                         "value": [0.0132, dropped, 109, after[0], 43, after[1]]})
+
+
+def test_matching_notes():
+    ps = pd.DataFrame({"note": ["pvtt_group has a single level in the data ('Without'); it is left out of the "
+                                "propensity model."]})
+    rows = matching_notes(ps, _summary(7, (68, 36)))
+    assert [r["note"] for r in rows] == [
+        ps["note"][0], "7 of 43 treated patients had no control inside the caliper and are not in the matched cohort."]
+    empty = matching_notes(None, _summary(43, (0, 0)))
+    assert len(empty) == 1 and "the matched cohort is empty" in empty[0]["note"]
+    assert matching_notes(None, _summary(0, (72, 36))) == []
+
+
+def test_balance_notes_name_fishers_test_and_untestable_variables():
+    bal = pd.DataFrame({
+        "cohort": ["before"] * 5,
+        "variable": ["sex_group", "sex_group", "age_group", "age_group", "pvtt_group"],
+        "test": ["Fisher's exact", "Fisher's exact", "Pearson chi-squared", "Pearson chi-squared",
+                 "not testable: only one level observed"],
+    })
+    assert [r["note"] for r in balance_notes(bal)] == [
+        "Fisher's exact test for 1 of 3 variables (small expected counts): sex_group.",
+        "pvtt_group: not testable: only one level observed."]
+
+
+def test_logrank_and_cox_notes():
+    lr = pd.DataFrame({"cohort": ["before", "after", "after"], "endpoint": ["OS", "OS", "PFS"],
+                       "p_value": [0.4, NAN, NAN], "n": [152, 0, 104], "events": [60, 0, 0]})
+    assert [(r["where"], r["note"]) for r in logrank_notes(lr)] == [
+        ("OS, after matching", "not computable (no patients)."), ("PFS, after matching", "not computable (no events).")]
+    cox = pd.DataFrame({"cohort": ["before", "after", "before"], "endpoint": ["OS", "OS", "PFS"],
+                        "model": ["univariate"] * 3, "term": ["arm[SBRT+TACE]", "arm[SBRT+TACE]", "x[B]"],
+                        "hr": [NAN, NAN, 1.3], "note": ["no events", "no events", NAN]})
+    assert cox_notes(cox) == [{"step": "Cox, univariate", "where": "OS before matching and OS after matching",
+                               "note": "arm[SBRT+TACE]: no events."}]
+
+
+def test_analysis_notes_from_a_results_folder(tmp_path):
+    assert analysis_notes(tmp_path).empty  # no results yet: nothing to say
+    write_result(_summary(43, (0, 0)), "matching_summary", tmp_path)
+    write_result(pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "p_value": [NAN], "n": [0], "events": [0]}),
+                 "logrank", tmp_path)
+    notes = analysis_notes(tmp_path)
+    assert notes.columns.tolist() == ["step", "where", "note"]
+    assert notes["step"].tolist() == ["matching", "log-rank test"]
