@@ -36,6 +36,10 @@ $(STAMP): requirements.lock
 .PHONY: venv
 venv: $(STAMP) ## Create .venv with the pinned packages (once)
 
+.PHONY: validate
+validate: $(STAMP) ## Check DATA and AE against the data dictionary; list every problem (nothing is run)
+	$(PY) -m helpers.load $(DATA) $(AE)
+
 .PHONY: analysis
 analysis: $(STAMP) ## Validate the data and execute the notebooks with papermill into $(OUT)/
 	$(PY) -m helpers.pipeline --cohort $(DATA) --adverse-events $(AE) --out $(OUT) $(PARAMS)

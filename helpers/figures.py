@@ -26,12 +26,24 @@ def setup_figures() -> None:
 
 
 def show_figure(fig: Figure, label: str, build: str | os.PathLike | None = None) -> None:
-    """Save ``fig`` as ``<label>.png`` (200 dpi) and ``<label>.svg``, close it, and display it once."""
+    """Save ``fig`` as ``<label>.png`` (200 dpi) and ``<label>.svg``, close it, and display it once.
+
+    Each format is drawn once: the bytes written to the files are the ones
+    the notebook displays (PNG for HTML pages, SVG for the PDF).
+    """
+    import base64
+    import io
+
     from IPython.display import display
 
     out = figures_dir(build)
     out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / f"{label}.png", dpi=200, bbox_inches="tight")
-    fig.savefig(out / f"{label}.svg", bbox_inches="tight", metadata={"Date": None})
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=200, bbox_inches="tight")
+    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
-    display(fig)
+    (out / f"{label}.png").write_bytes(png.getvalue())
+    (out / f"{label}.svg").write_bytes(svg.getvalue())
+    display({"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+             "image/svg+xml": svg.getvalue().decode("utf-8"),
+             "text/plain": f"<Figure {label}>"}, raw=True)

@@ -199,10 +199,21 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
         # Above the legend row when the legend is on top.
         ax.set_title(title, loc="left", fontweight="bold", pad=22 if groups and legend_loc == "top" else 6)
 
+    # Say what is missing rather than leave an empty panel for the reader to interpret.
+    absent = [g for g in (group_order or []) if g not in present]
+    if not groups or absent:
+        what = "No patients" if not groups else "No patients in " + " or ".join(
+            str((group_labels or {}).get(g, g)) for g in absent)
+        ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", fontsize="medium",
+                color="0.35")
     if show_pvalue and len(groups) >= 2:
         lr = logrank_test(frame[time_col], frame[event_col], frame[group_col], group_order=groups)
         p = format_p_value(lr.p_value)
-        text = f"Log-rank p {p}" if p.startswith("<") else f"Log-rank p = {p}"
+        if p == "NA":
+            text = "Log-rank p: not computable (no events)" if frame[event_col].sum() == 0 else \
+                "Log-rank p: not computable"
+        else:
+            text = f"Log-rank p {p}" if p.startswith("<") else f"Log-rank p = {p}"
         ax.text(0.03, 0.04, text, transform=ax.transAxes, ha="left", va="bottom", fontsize="small")
 
     if risk_table:

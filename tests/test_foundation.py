@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from helpers.derive import add_endpoints, add_table1_categories, bed_gy
+from helpers.paths import ROOT
 from helpers.eligibility import add_eligibility, flow_table
 from helpers.schema import DATA_DICTIONARY_MD, data_dictionary_markdown
 
@@ -75,3 +76,19 @@ def test_flow_counts_each_exclusion_once_in_order():
     flow = flow_table(add_eligibility(pd.DataFrame(rows)))
     assert flow["n_excluded"].tolist() == [0, 1, 0, 1, 1, 1]
     assert flow["n_remaining"].tolist() == [5, 4, 4, 3, 2, 1]
+
+
+def test_readme_documents_every_notebook_parameter():
+    """The README's parameter table lists each name a notebook's `parameters` cell declares."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = {n for row in re.findall(r"^\| (`.*?) \|", readme, re.M) for n in re.findall(r"`(\w+)`", row)}
+    declared = set()
+    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        cell = re.search(r'# %% tags=\["parameters"\]\n(.*?)\n# %%', source.read_text(encoding="utf-8"), re.S)
+        assert cell, f"{source.name} has no cell tagged 'parameters'"
+        declared |= set(re.findall(r"^(\w+) =", cell.group(1), re.M))
+    assert len(declared) >= 15  # the regex found the cells
+    assert declared - table == set()
+    assert "docs/data-dictionary.md" in readme and "make validate" in readme

@@ -428,6 +428,20 @@ def test_plot_km_returns_figure_with_risk_table():
         plt.close(fig)
 
 
+@pytest.mark.parametrize("data, message", [
+    (AML.iloc[:0], "No patients"),
+    (AML[AML.x == "Maintained"], "No patients in Nonmaintained"),
+    (AML.assign(status=0), "Log-rank p: not computable (no events)"),
+])
+def test_plot_km_says_what_is_missing(data, message):
+    fig = plot_km(None, data, "time", "status", "x", ["Maintained", "Nonmaintained"], None, "aml")
+    try:
+        assert message in _texts(fig)
+        fig.canvas.draw()
+    finally:
+        plt.close(fig)
+
+
 def test_plot_km_into_existing_axes_and_grid():
     fig, ax = plt.subplots()
     try:
