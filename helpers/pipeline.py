@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import logging
+import re
 import shutil
 import sys
 import time
@@ -38,8 +40,47 @@ def parse_parameter(name: str, text: str) -> object:
         return text
 
 
-def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object]) -> Path:
-    """Convert ``source`` to .ipynb and execute it with papermill; return the executed notebook."""
+def notebook_steps(nb, injected: bool) -> dict[int, str]:
+    """The section each cell belongs to, by the cell's index in the executed notebook.
+
+    A section starts at a markdown cell with a ``##`` or ``###`` heading
+    (the ``#`` title is the notebook itself). Papermill inserts its "injected-parameters" cell right after the
+    cell tagged ``parameters`` when it is given parameters (``injected``);
+    later cells move down by one.
+    """
+    steps, current, shift = {}, None, 0
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#{2,3} +(.+)$", cell.source, re.M)
+            current = m.group(1).strip() if m else current
+        steps[i + shift] = current
+        if injected and "parameters" in cell.get("metadata", {}).get("tags", []):
+            shift = 1
+            steps[i + shift] = current
+    return steps
+
+
+class _StepPrinter(logging.Handler):
+    """Prints the section a notebook has reached (papermill logs 'Executing Cell N' per cell)."""
+
+    def __init__(self, prefix: str, steps: dict[int, str]):
+        super().__init__(logging.INFO)
+        self.prefix, self.steps, self.last = prefix, steps, None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = re.match(r"Executing Cell (\d+)", record.getMessage())
+        step = self.steps.get(int(m.group(1)) - 1) if m else None
+        if step and step != self.last:
+            self.last = step
+            print(f"{self.prefix} {step}", flush=True)
+
+
+def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object], progress: str = "") -> Path:
+    """Convert ``source`` to .ipynb and execute it with papermill; return the executed notebook.
+
+    With ``progress`` (a prefix such as ``"[3/6] 02_matching:"``), the
+    section headings are printed as the execution reaches them.
+    """
     import jupytext
     import papermill
 
@@ -51,11 +92,22 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object])
     declared = papermill.inspect_notebook(str(unexecuted))
     params = {k: v for k, v in parameters.items() if k in declared}
     executed = out_dir / f"{source.stem}.ipynb"
+    logger = logging.getLogger("papermill")
+    printer = _StepPrinter(progress, notebook_steps(nb, injected=bool(params))) if progress else None
+    saved = (logger.level, logger.propagate)
+    if printer:
+        logger.addHandler(printer)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # papermill's own INFO lines (cell outputs) are not for the console
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=params, cwd=str(ROOT),
-                                   kernel_name="python3", progress_bar=False, log_output=False)
+                                   kernel_name="python3", progress_bar=False, log_output=bool(printer),
+                                   stdout_file=None, stderr_file=None)
     finally:
         unexecuted.unlink(missing_ok=True)
+        if printer:
+            logger.removeHandler(printer)
+            logger.level, logger.propagate = saved
     return executed
 
 
@@ -82,7 +134,7 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
         t0 = time.time()
         print(f"[{i}/{len(sources)}] {source.stem} ...", flush=True)
         try:
-            execute_notebook(source, staging / "notebooks", parameters)
+            execute_notebook(source, staging / "notebooks", parameters, progress=f"[{i}/{len(sources)}] {source.stem}:")
         except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
             print(f"[{i}/{len(sources)}] {source.stem} FAILED: {type(err).__name__}: {str(err).strip()[:2000]}", file=sys.stderr)
             print(f"The failed notebook is kept at {staging / 'notebooks' / (source.stem + '.ipynb')}; "

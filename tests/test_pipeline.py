@@ -120,8 +120,12 @@ def test_failed_run_keeps_the_previous_build_and_the_failed_notebook(build, tmp_
     # A covariate that is not in the data makes notebook 02 fail after 00 and 01 have run.
     code = pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), {"covariates": ["no_such_column"]})
     assert code == 1
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert "02_matching FAILED" in err and "previous build" in err
+    # progress: which notebook, and which section of it
+    assert "[2/6] 01_eligibility: Flow of patients" in captured.out
+    assert "[3/6] 02_matching: Propensity model" in captured.out
     assert _tree_digest(out) == previous
     failed = tmp_path / "build.partial" / "notebooks" / "02_matching.ipynb"
     nb = json.loads(failed.read_text())
@@ -147,3 +151,25 @@ def test_parameter_overrides_reach_every_notebook_and_are_recorded(tmp_path):
     params = read_parameters(out)
     assert params["ratio"] == 1 and params["time_points_months"] == [24] and params["caliper_sd"] == 0.02
     assert "not_a_parameter" not in params and "build_dir" not in params
+
+
+def test_notebook_steps_follow_the_headings_and_the_injected_parameters_cell():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 2. Matching"),
+        nbformat.v4.new_code_cell("ratio = 2", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import pandas"),
+        nbformat.v4.new_markdown_cell("## Propensity model\n\ntext"),
+        nbformat.v4.new_code_cell("fit()"),
+        nbformat.v4.new_markdown_cell("Just text, no heading"),
+        nbformat.v4.new_markdown_cell("### Table 1"),
+        nbformat.v4.new_code_cell("table()"),
+    ])
+    assert pipeline.notebook_steps(nb, injected=False) == {
+        0: None, 1: None, 2: None, 3: "Propensity model", 4: "Propensity model", 5: "Propensity model",
+        6: "Table 1", 7: "Table 1"}
+    # papermill puts its injected-parameters cell at index 2: everything after moves down by one
+    assert pipeline.notebook_steps(nb, injected=True) == {
+        0: None, 1: None, 2: None, 3: None, 4: "Propensity model", 5: "Propensity model", 6: "Propensity model",
+        7: "Table 1", 8: "Table 1"}
