@@ -163,19 +163,28 @@ def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["severity", "file", "column", "n_rows", "rows", "rows_shown", "rule"])
 
 
-def input_summary(paths: dict[str, str | Path], n_rows: dict[str, int], *, synthetic: bool) -> pd.DataFrame:
-    """One row per input file: role, file name (no folders), data rows, SHA-256, synthetic flag.
+def input_summary(paths: dict[str, str | Path], n_rows: dict[str, int], *, synthetic: bool,
+                  defaults: dict[str, str | Path] | None = None) -> pd.DataFrame:
+    """One row per input file: role, file name (no folders), data rows, SHA-256, flags.
 
     Names the exact bytes a build was made from without exposing where they
-    live; two runs on the same files give the same table.
+    live; two runs on the same files give the same table. ``synthetic`` says
+    the rows are synthetic (identifiers ``SYN-``); ``default_input`` that the
+    file has the same bytes as the shipped default of that role (``defaults``),
+    so a report can tell the calibrated default cohort from an edited copy.
     """
     import hashlib  # noqa: PLC0415
 
+    def sha(path: str | Path) -> str:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+    defaults = defaults or {}
     return pd.DataFrame([
-        {"input": role, "file": Path(path).name, "n_rows": int(n_rows[role]),
-         "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "synthetic": bool(synthetic)}
+        {"input": role, "file": Path(path).name, "n_rows": int(n_rows[role]), "sha256": sha(path),
+         "synthetic": bool(synthetic),
+         "default_input": role in defaults and Path(defaults[role]).exists() and sha(defaults[role]) == sha(path)}
         for role, path in paths.items()
-    ], columns=["input", "file", "n_rows", "sha256", "synthetic"])
+    ], columns=["input", "file", "n_rows", "sha256", "synthetic", "default_input"])
 
 
 class DataValidationError(Exception):

@@ -89,10 +89,15 @@ class ResultNumbers:
         return bool(self.t["input_summary"]["synthetic"].all())
 
     def data_source(self) -> str:
-        """'the default synthetic cohort (cohort.csv, 190 patients)' or 'user-supplied data (...)'."""
+        """'the default synthetic cohort, calibrated ... (cohort.csv, 190 screened patients; ...)',
+        'an edited copy of the synthetic cohort (...)' or 'user-supplied data (...)'."""
         i = self.t["input_summary"].set_index("input")
-        what = ("the default synthetic cohort, calibrated to the published aggregates" if self.is_synthetic()
-                else "user-supplied data")
+        if self.is_synthetic() and bool(i["default_input"].all()):
+            what = "the default synthetic cohort, calibrated to the published aggregates"
+        elif self.is_synthetic():
+            what = "an edited copy of the synthetic cohort (not the calibrated default)"
+        else:
+            what = "user-supplied data"
         return (f"{what} ({i.loc['cohort', 'file']}, {int(i.loc['cohort', 'n_rows'])} screened patients; "
                 f"{i.loc['adverse_events', 'file']}, {int(i.loc['adverse_events', 'n_rows'])} adverse events)")
 
@@ -125,8 +130,9 @@ class ResultNumbers:
         m = (lr["cohort"] == cohort) & (lr["endpoint"] == endpoint)
         p = _first(lr, m, "p_value")
         if _is_missing(p):
-            events = _first(lr, m, "events")
-            return "log-rank test not computable (" + ("no events" if events == 0 else "a single arm") + ")"
+            n, events = _first(lr, m, "n"), _first(lr, m, "events")
+            why = "no patients" if n == 0 else ("no events" if events == 0 else "a single arm")
+            return f"log-rank test not computable ({why})"
         return p_value(p)
 
     def _hr_row(self, cohort: str, endpoint: str) -> pd.Series | None:

@@ -31,6 +31,7 @@ import pandas as pd
 from helpers.display import show_df
 from helpers.load import input_summary, load_study, problems_frame
 from helpers.parameters import write_parameters
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
 from helpers.results import write_result
 from helpers.synthetic_check import compare_to_published
 
@@ -41,7 +42,8 @@ print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
       "SYNTHETIC data" if is_synthetic else "user-supplied data")
 # Which input made this build: file names (not folders) and SHA-256 of the bytes read.
 inputs = input_summary({"cohort": cohort_csv, "adverse_events": adverse_events_csv},
-                       {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic))
+                       {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic),
+                       defaults={"cohort": COHORT_CSV, "adverse_events": ADVERSE_EVENTS_CSV})
 write_result(inputs, "input_summary", build_dir)
 write_parameters("00_data_overview", build_dir, data_cutoff=data_cutoff)
 show_df(inputs)

@@ -153,6 +153,8 @@ def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(ru
     text = _report_text(run)
     assert "matching kept 0 and 0" in text
     assert "not estimable (no patients)" in text
+    assert "log-rank test not computable (no patients)" in text
+    assert "an edited copy of the synthetic cohort (not the calibrated default)" in text
     assert "the matched cohort is empty" in text
 
 

@@ -12,7 +12,7 @@ NAN = float("nan")
 
 
 def _results(build, *, hr_after_os=(0.519, 0.252, 1.066, 0.074, ""), tox3=(0, 0), synthetic=True,
-             km_after_treated=(1.0, 0.861, 0.778), logrank_after_pfs=(0.154, 74)):
+             km_after_treated=(1.0, 0.861, 0.778), logrank_after_pfs=(0.154, 74), default_input=True):
     """A minimal but complete results folder, as the notebooks would write it."""
     write_parameters("01_eligibility", build, data_cutoff="2025-09-30", study_start="2011-12-01", max_diameter_cm=7.0)
     write_parameters("02_matching", build, ratio=2, caliper_sd=0.02)
@@ -26,7 +26,8 @@ def _results(build, *, hr_after_os=(0.519, 0.252, 1.066, 0.074, ""), tox3=(0, 0)
     km += [("after", "OS", "SBRT+TACE", m, s) for m, s in zip((12, 36, 60), km_after_treated)]
     write_result(pd.DataFrame(km, columns=["cohort", "endpoint", "arm", "months", "survival"]), "km_rates", build)
     write_result(pd.DataFrame({"cohort": ["after", "after"], "endpoint": ["OS", "PFS"], "p_value": [0.0691,
-                               logrank_after_pfs[0]], "events": [30, logrank_after_pfs[1]]}), "logrank", build)
+                               logrank_after_pfs[0]], "n": [104, logrank_after_pfs[2] if len(logrank_after_pfs) > 2 else 104],
+                               "events": [30, logrank_after_pfs[1]]}), "logrank", build)
     h, lo, hi, p, note = hr_after_os
     write_result(pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "hr": [h], "ci_lower": [lo],
                                "ci_upper": [hi], "p_value": [p], "note": [note]}), "treatment_hr", build)
@@ -41,7 +42,8 @@ def _results(build, *, hr_after_os=(0.519, 0.252, 1.066, 0.074, ""), tox3=(0, 0)
     write_result(pd.DataFrame({"cohort": ["after", "after"], "variable": ["sex_group", "sex_group"],
                                "smd": [0.0412, 0.0412]}), "balance", build)
     write_result(pd.DataFrame({"input": ["cohort", "adverse_events"], "file": ["cohort.csv", "ae.csv"],
-                               "n_rows": [190, 111], "sha256": ["a", "b"], "synthetic": [synthetic] * 2}),
+                               "n_rows": [190, 111], "sha256": ["a", "b"], "synthetic": [synthetic] * 2,
+                               "default_input": [default_input] * 2}),
                  "input_summary", build)
     return ResultNumbers(build)
 
@@ -76,6 +78,8 @@ def test_words_follow_the_data(tmp_path):
     assert r.severe_toxicity_statement() == ("acute toxicity of grade 3 or more in 2 SBRT and 1 SBRT+TACE "
                                              "patients (p = 0.300)")
     assert r.data_source().startswith("user-supplied data (cohort.csv")
+    r = _results(tmp_path, default_input=False)
+    assert r.data_source().startswith("an edited copy of the synthetic cohort (not the calibrated default) (")
 
 
 def test_degenerate_results_read_as_not_estimable_with_the_reason(tmp_path):
@@ -86,6 +90,8 @@ def test_degenerate_results_read_as_not_estimable_with_the_reason(tmp_path):
     assert r.km_text("after", "OS", "SBRT+TACE") == "100.0%, not estimable and not estimable"
     assert r.km_text("after", "PFS", "SBRT") == "not estimable (no patients)"  # no rows at all
     assert r.logrank("after", "PFS") == "log-rank test not computable (no events)"
+    r = _results(tmp_path, logrank_after_pfs=(NAN, 0, 0))
+    assert r.logrank("after", "PFS") == "log-rank test not computable (no patients)"
     assert r.hr("before", "LC") == "HR not estimable"  # no row: no reason to give
     note = "HR tends to zero (monotone likelihood / separation, e.g. no events in a group): not estimable"
     r = _results(tmp_path, hr_after_os=(NAN, NAN, NAN, NAN, note))
