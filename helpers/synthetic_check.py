@@ -29,15 +29,13 @@ ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event")
 
 def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataFrame:
     """Eligible patients with categories, endpoints and the matching flag (``matched``)."""
-    from helpers.matching import fit_propensity, match_nearest_caliper
+    from helpers.matching import propensity_match
 
     df = add_eligibility(cohort)
     df = df[df["eligible"]].reset_index(drop=True)
     df = add_endpoints(add_table1_categories(df), cutoff=cutoff)
-    fit = fit_propensity(df, PROPENSITY_COVARIATES, treatment="arm", treated_level="SBRT+TACE")
-    m = match_nearest_caliper(fit.logit_ps.to_numpy(), (df["arm"] == "SBRT+TACE").to_numpy(),
-                              df["patient_id"].to_numpy(), ratio=2, caliper_sd=0.02)
-    df["matched"] = m["matched"].to_numpy().astype(bool)
+    m = propensity_match(df, PROPENSITY_COVARIATES, ratio=2, caliper_sd=0.02)
+    df["matched"] = m.matched_cohort["matched"].to_numpy().astype(bool)
     return df
 
 

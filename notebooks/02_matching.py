@@ -37,7 +37,7 @@ from helpers.figures import setup_figures, show_figure
 
 from helpers.balance import balance_table, table1_html, table1_markdown
 from helpers.display import show_df, show_table
-from helpers.matching import caliper_width, fit_propensity, match_nearest_caliper
+from helpers.matching import propensity_match
 from helpers.plots_balance import plot_love, plot_propensity_density
 from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
@@ -52,12 +52,14 @@ analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "
 # ## Propensity model
 
 # %%
-fit = fit_propensity(analysis, covariates, treatment="arm", treated_level=treated_arm)
-# Single-level covariates, separation, non-convergence: listed in the report's data-quality appendix.
-write_result(pd.DataFrame({"note": fit.notes}, dtype=str), "propensity_notes", build_dir)
-for note in fit.notes:
+match = propensity_match(analysis, covariates, treated_arm=treated_arm, control_arm=control_arm, ratio=ratio,
+                         caliper_sd=caliper_sd)
+# Single-level covariates, separation, non-convergence, an empty arm: listed in the report's appendix.
+write_result(pd.DataFrame({"note": match.notes}, dtype=str), "propensity_notes", build_dir)
+for note in match.notes:
     print("Note:", note)
-coef = fit.coefficients.reset_index(names="term")
+coef = (match.fit.coefficients.reset_index(names="term") if match.fit is not None else
+        pd.DataFrame(columns=["term", "estimate", "std_error", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]))
 write_result(coef, "propensity_model", build_dir)
 show_df(coef[["term", "estimate", "std_error", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].round(3))
 
@@ -69,22 +71,17 @@ show_df(coef[["term", "estimate", "std_error", "odds_ratio", "or_ci_low", "or_ci
 # with one control inside the caliper keeps it; one with none is dropped.
 
 # %%
-is_treated = (analysis["arm"] == treated_arm).to_numpy()
-matches = match_nearest_caliper(fit.logit_ps.to_numpy(), is_treated, analysis["patient_id"].to_numpy(),
-                                ratio=ratio, caliper_sd=caliper_sd)
-matched_cohort = pd.DataFrame({
-    "patient_id": analysis["patient_id"], "arm": analysis["arm"],
-    "propensity_score": fit.propensity_score.to_numpy(), "logit_ps": fit.logit_ps.to_numpy(),
-    "matched": matches["matched"].to_numpy().astype(int), "match_id": matches["match_id"].to_numpy(),
-})
+matched_cohort = match.matched_cohort
 write_result(matched_cohort, "matched_cohort", build_dir)
-caliper = caliper_width(fit.logit_ps.to_numpy(), caliper_sd)
-sizes = matched_cohort.groupby("arm")["matched"].agg(["size", "sum"]).rename(columns={"size": "before", "sum": "after"})
+is_treated = (analysis["arm"] == treated_arm).to_numpy()
+sizes = (matched_cohort.groupby("arm")["matched"].agg(["size", "sum"])
+         .reindex([control_arm, treated_arm], fill_value=0).rename(columns={"size": "before", "sum": "after"}))
 set_sizes = matched_cohort[matched_cohort["matched"] == 1].groupby("match_id").size() - 1
 summary = pd.DataFrame([
-    {"quantity": "caliper (logit units)", "value": caliper},
-    {"quantity": "treated with 2 controls", "value": int((set_sizes == 2).sum())},
-    {"quantity": "treated with 1 control", "value": int((set_sizes == 1).sum())},
+    {"quantity": "caliper (logit units)", "value": match.caliper},
+    {"quantity": f"treated with {ratio} controls", "value": int((set_sizes == ratio).sum())},
+] + [{"quantity": f"treated with {k} control{'s' if k > 1 else ''}", "value": int((set_sizes == k).sum())}
+     for k in range(ratio - 1, 0, -1)] + [
     {"quantity": "treated without control (dropped)", "value": int(is_treated.sum() - len(set_sizes))},
 ] + [{"quantity": f"n {arm} {when}", "value": int(sizes.loc[arm, when])} for arm in (control_arm, treated_arm)
      for when in ("before", "after")])
@@ -112,8 +109,7 @@ show_table(table1_html(bal_before, bal_after, caption=None), table1_markdown(bal
 # %%
 #| label: fig-ps-density
 #| fig-cap: "Density of the propensity score per arm before (left) and after (right) matching."
-ps = matched_cohort.assign(propensity_score=matched_cohort["propensity_score"])
-fig = plot_propensity_density(ps, ps[ps["matched"] == 1])
+fig = plot_propensity_density(matched_cohort, matched_cohort[matched_cohort["matched"] == 1])
 show_figure(fig, "fig-ps-density", build_dir)
 
 # %% [markdown]

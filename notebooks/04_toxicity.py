@@ -51,8 +51,8 @@ tox = pd.concat(tox, ignore_index=True)
 write_result(tox, "toxicity", build_dir)
 
 
-def _cell(n, pct):
-    return "" if pd.isna(n) else f"{int(n)} ({pct:.1f}%)"
+def _cell(n, pct):  # no percentage of an empty arm
+    return "" if pd.isna(n) else (f"{int(n)}" if pd.isna(pct) else f"{int(n)} ({pct:.1f}%)")
 
 
 shown = tox[(tox["cohort"] == "before") & ~tox["key"].str.startswith("acute_max_grade")]

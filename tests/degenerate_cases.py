@@ -86,6 +86,14 @@ def tiny_arms(cohort: pd.DataFrame, ae: pd.DataFrame, n_control: int = 8, n_trea
     return out, ae[ae["patient_id"].isin(out["patient_id"])]
 
 
+def no_eligible_combination_patient(cohort: pd.DataFrame, ae: pd.DataFrame):
+    """Every SBRT+TACE patient has a 9 cm tumour (over the 7 cm criterion): one arm is left,
+    and nothing can be compared or matched."""
+    out = cohort.copy()
+    out.loc[out["arm"] == "SBRT+TACE", "tumor_diameter_cm"] = "9"
+    return out, ae
+
+
 @dataclass(frozen=True)
 class DegenerateCase:
     name: str
@@ -106,6 +114,7 @@ CASES: tuple[DegenerateCase, ...] = (
     DegenerateCase("treated_separated_from_controls", treated_separated_from_controls),
     DegenerateCase("deaths_only_in_child_pugh_b", deaths_only_in_child_pugh_b),
     DegenerateCase("tiny_arms", tiny_arms),
+    DegenerateCase("no_eligible_combination_patient", no_eligible_combination_patient),
 )
 
 

@@ -189,3 +189,16 @@ def test_tiny_arms_use_fishers_exact_test(runs):
     assert hr.loc[("after", "OS"), "n"] == 3
     assert hr.loc[("after", "OS"), "note"].startswith("did not converge in 20 iterations")
     assert "did not converge" in _report_text(run)
+
+
+def test_one_arm_without_eligible_patients_is_reported_not_matched(runs):
+    run = runs["no_eligible_combination_patient"]
+    s = _result(run, "matching_summary").set_index("quantity")["value"]
+    assert (s["n SBRT before"], s["n SBRT+TACE before"], s["n SBRT after"]) == (109, 0, 0)
+    assert _result(run, "propensity_notes")["note"].tolist() == [
+        "No SBRT+TACE patient is in the analysis (109 SBRT): no propensity model is fitted and nobody is matched."]
+    hr = _result(run, "treatment_hr")
+    assert hr["hr"].isna().all()
+    text = _report_text(run)
+    assert "109 were eligible (109 SBRT, 0 SBRT+TACE); matching kept 0 and 0" in text
+    assert "no propensity model is fitted and nobody is matched" in text

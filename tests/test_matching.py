@@ -483,3 +483,30 @@ def test_captured_tied_cohort_values_are_still_what_matchit_gives(tmp_path, rati
     r_matched["matched"] = r_matched["match_id"].ne("").astype(int)
     assert _sets_of(r_matched) == _parse_sets(TIED_MATCHIT[ratio, caliper, order, emulate])
     np.testing.assert_allclose(r_coef.loc[TIED_GLM.index, "estimate"], TIED_GLM["estimate"], atol=1e-12)
+
+
+def test_propensity_match_with_an_empty_arm_matches_nobody_and_says_why():
+    from helpers.matching import propensity_match
+
+    d = pd.DataFrame({"patient_id": ["a", "b"], "arm": ["SBRT+TACE"] * 2, "sex_group": ["Male", "Female"]})
+    m = propensity_match(d, ["sex_group"])
+    assert m.fit is None and m.matched_cohort["matched"].tolist() == [0, 0]
+    assert m.matched_cohort["logit_ps"].isna().all()
+    assert m.notes == ["No SBRT patient is in the analysis (2 SBRT+TACE): no propensity model is fitted "
+                       "and nobody is matched."]
+
+
+def test_propensity_match_equals_fit_then_match():
+    from helpers.matching import caliper_width, fit_propensity, match_nearest_caliper, propensity_match
+
+    d = pd.DataFrame({"patient_id": [f"p{i}" for i in range(12)],
+                      "arm": ["SBRT+TACE"] * 4 + ["SBRT"] * 8,
+                      "sex_group": ["Male", "Female"] * 6, "pvtt_group": ["With"] * 3 + ["Without"] * 9})
+    m = propensity_match(d, ["sex_group", "pvtt_group"], ratio=2, caliper_sd=0.5)
+    fit = fit_propensity(d, ["sex_group", "pvtt_group"])
+    direct = match_nearest_caliper(fit.logit_ps.to_numpy(), (d["arm"] == "SBRT+TACE").to_numpy(),
+                                   d["patient_id"].to_numpy(), ratio=2, caliper_sd=0.5)
+    assert m.matched_cohort["matched"].tolist() == direct["matched"].tolist()
+    assert m.matched_cohort["match_id"].astype(str).tolist() == direct["match_id"].astype(str).tolist()
+    assert m.caliper == caliper_width(fit.logit_ps.to_numpy(), 0.5)
+    assert m.notes == fit.notes
