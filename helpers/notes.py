@@ -37,18 +37,15 @@ def matching_notes(propensity_notes: pd.DataFrame | None, summary: pd.DataFrame 
     if summary is not None:
         v = summary.set_index("quantity")["value"]
         dropped = int(v.get("treated without control (dropped)", 0))
-        treated = [q for q in v.index if q.startswith("n ") and q.endswith(" before") and "+" in q]
-        n_treated = int(v[treated[0]]) if treated else None
-        after = [q for q in v.index if q.startswith("n ") and q.endswith(" after")]
-        if after and all(int(v[q]) == 0 for q in after):
+        kept = int(sum(v[q] for q in v.index if q.startswith("treated with ")))
+        if dropped and not kept:
             rows.append({"step": "matching", "where": "notebook 02",
                          "note": "No treated patient had a control inside the caliper: the matched cohort is "
                                  "empty, and every after-matching estimate is not estimable."})
         elif dropped:
-            of = f" of {n_treated}" if n_treated is not None else ""
             rows.append({"step": "matching", "where": "notebook 02",
-                         "note": f"{dropped}{of} treated patients had no control inside the caliper and are "
-                                 "not in the matched cohort."})
+                         "note": f"{dropped} of {dropped + kept} treated patients had no control inside the "
+                                 "caliper and are not in the matched cohort."})
     return rows
 
 

@@ -202,3 +202,4 @@ def test_one_arm_without_eligible_patients_is_reported_not_matched(runs):
     text = _report_text(run)
     assert "109 were eligible (109 SBRT, 0 SBRT+TACE); matching kept 0 and 0" in text
     assert "no propensity model is fitted and nobody is matched" in text
+    assert "had a control inside the caliper" not in text  # there was no treated patient to match

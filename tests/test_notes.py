@@ -9,10 +9,11 @@ from helpers.results import write_result
 NAN = float("nan")
 
 
-def _summary(dropped: int, after: tuple[int, int]) -> pd.DataFrame:
-    return pd.DataFrame({"quantity": ["caliper (logit units)", "treated without control (dropped)", "n SBRT before",
-                                      "n SBRT after", "n SBRT+TACE before", "n SBRT+TACE after"],
-                         "value": [0.0132, dropped, 109, after[0], 43, after[1]]})
+def _summary(dropped: int, after: tuple[int, int], sets: tuple[int, int] = (32, 4)) -> pd.DataFrame:
+    return pd.DataFrame({"quantity": ["caliper (logit units)", "treated with 2 controls", "treated with 1 control",
+                                      "treated without control (dropped)", "n SBRT before", "n SBRT after",
+                                      "n SBRT+TACE before", "n SBRT+TACE after"],
+                         "value": [0.0132, *sets, dropped, 109, after[0], 43, after[1]]})
 
 
 def test_matching_notes():
@@ -21,9 +22,11 @@ def test_matching_notes():
     rows = matching_notes(ps, _summary(7, (68, 36)))
     assert [r["note"] for r in rows] == [
         ps["note"][0], "7 of 43 treated patients had no control inside the caliper and are not in the matched cohort."]
-    empty = matching_notes(None, _summary(43, (0, 0)))
+    empty = matching_notes(None, _summary(43, (0, 0), sets=(0, 0)))
     assert len(empty) == 1 and "the matched cohort is empty" in empty[0]["note"]
-    assert matching_notes(None, _summary(0, (72, 36))) == []
+    assert matching_notes(None, _summary(0, (72, 36), sets=(36, 0))) == []
+    # no treated patient at all: the propensity note says so; nothing about the caliper
+    assert matching_notes(None, _summary(0, (0, 0), sets=(0, 0))) == []
 
 
 def test_balance_notes_name_fishers_test_and_untestable_variables():
@@ -52,7 +55,7 @@ def test_logrank_and_cox_notes():
 
 def test_analysis_notes_from_a_results_folder(tmp_path):
     assert analysis_notes(tmp_path).empty  # no results yet: nothing to say
-    write_result(_summary(43, (0, 0)), "matching_summary", tmp_path)
+    write_result(_summary(43, (0, 0), sets=(0, 0)), "matching_summary", tmp_path)
     write_result(pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "p_value": [NAN], "n": [0], "events": [0]}),
                  "logrank", tmp_path)
     notes = analysis_notes(tmp_path)
