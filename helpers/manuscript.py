@@ -19,6 +19,14 @@ from helpers.survival import time_points_phrase
 
 NOT_ESTIMABLE = "not estimable"
 
+#: How the text names each Table 1 category column (the propensity and Cox covariates).
+COVARIATE_WORDS = {
+    "sex_group": "sex", "age_group": "age", "hepatitis_type": "hepatitis", "child_pugh_class": "Child-Pugh class",
+    "diameter_group": "tumour diameter", "bed_group": "BED", "afp_group": "alpha-fetoprotein",
+    "pvtt_group": "portal vein tumour thrombus", "prior_treatment_group": "previous treatment",
+    "ecog_group": "ECOG performance status", "platelets_group": "platelet count",
+}
+
 
 def _is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
@@ -76,6 +84,11 @@ class ResultNumbers:
         """A date parameter: style 'day' -> '30 September 2025', 'month' -> 'December 2011'."""
         d = pd.Timestamp(str(self.param(name)))
         return f"{d.strftime('%B')} {d.year}" if style == "month" else f"{d.day} {d.strftime('%B')} {d.year}"
+
+    def covariates(self, name: str = "covariates") -> str:
+        """A covariate-list parameter in words, in the run's order: 'sex, age, ... and ECOG performance status'."""
+        words = [COVARIATE_WORDS.get(c, c) for c in self.param(name)]
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
     def time_points(self) -> list[float]:
         return [float(m) for m in self.param("time_points_months")]

@@ -15,7 +15,9 @@ def _results(build, *, hr_after_os=(0.519, 0.252, 1.066, 0.074, ""), tox3=(0, 0)
              km_after_treated=(1.0, 0.861, 0.778), logrank_after_pfs=(0.154, 74), default_input=True):
     """A minimal but complete results folder, as the notebooks would write it."""
     write_parameters("01_eligibility", build, data_cutoff="2025-09-30", study_start="2011-12-01", max_diameter_cm=7.0)
-    write_parameters("02_matching", build, ratio=2, caliper_sd=0.02)
+    write_parameters("02_matching", build, ratio=2, caliper_sd=0.02,
+                     covariates=["sex_group", "age_group", "hepatitis_type", "child_pugh_class", "diameter_group",
+                                 "bed_group", "afp_group", "pvtt_group", "prior_treatment_group", "ecog_group"])
     write_parameters("03_survival", build, time_points_months=[12, 36, 60], entry_p=0.1)
     write_result(pd.DataFrame({"step": [0, 5], "criterion": ["screened", "date"], "n_excluded": [0, 7],
                                "n_remaining": [190, 152]}), "flow", build)
@@ -111,10 +113,13 @@ def test_parameters_of_the_run_reach_the_text(tmp_path):
         ("2:1", "0.02", "7", "0.1")
     assert r.date("data_cutoff") == "30 September 2025" and r.date("study_start", "month") == "December 2011"
     assert r.time_points_phrase() == "1-, 3- and 5-year"
-    write_parameters("02_matching", tmp_path, ratio=3, caliper_sd=0.1)
+    assert r.covariates() == ("sex, age, hepatitis, Child-Pugh class, tumour diameter, BED, alpha-fetoprotein, "
+                              "portal vein tumour thrombus, previous treatment and ECOG performance status")
+    write_parameters("02_matching", tmp_path, ratio=3, caliper_sd=0.1, covariates=["age_group", "pvtt_group"])
     write_parameters("03_survival", tmp_path, time_points_months=[12], entry_p=0.05)
     r = ResultNumbers(tmp_path)
     assert (r.ratio(), r.number("caliper_sd"), r.time_points_phrase()) == ("3:1", "0.1", "1-year")
+    assert r.covariates() == "age and portal vein tumour thrombus"
     assert r.km_text("after", "OS", "SBRT") == "91.2%"
     with pytest.raises(KeyError, match="'alpha_beta' was not recorded"):
         r.param("alpha_beta")
