@@ -11,6 +11,7 @@ import os
 
 import pandas as pd
 
+from helpers.notes import join_words, logrank_reason, not_estimable_reason
 from helpers.parameters import read_parameters
 from helpers.published import load_published, published_value
 from helpers.results import read_result
@@ -88,7 +89,7 @@ class ResultNumbers:
     def covariates(self, name: str = "covariates") -> str:
         """A covariate-list parameter in words, in the run's order: 'sex, age, ... and ECOG performance status'."""
         words = [COVARIATE_WORDS.get(c, c) for c in self.param(name)]
-        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        return join_words(words)
 
     def time_points(self) -> list[float]:
         return [float(m) for m in self.param("time_points_months")]
@@ -136,16 +137,14 @@ class ResultNumbers:
         rates = [self.km(cohort, endpoint, arm, m) for m in self.time_points()]
         if all(r == NOT_ESTIMABLE for r in rates):
             return "not estimable (no patients)"
-        return rates[0] if len(rates) == 1 else ", ".join(rates[:-1]) + f" and {rates[-1]}"
+        return join_words(rates)
 
     def logrank(self, cohort: str, endpoint: str) -> str:
         lr = self.t["logrank"]
         m = (lr["cohort"] == cohort) & (lr["endpoint"] == endpoint)
         p = _first(lr, m, "p_value")
         if _is_missing(p):
-            n, events = _first(lr, m, "n"), _first(lr, m, "events")
-            why = "no patients" if n == 0 else ("no events" if events == 0 else "a single arm")
-            return f"log-rank test not computable ({why})"
+            return f"log-rank test not computable ({logrank_reason(_first(lr, m, 'n'), _first(lr, m, 'events'))})"
         return p_value(p)
 
     def _hr_row(self, cohort: str, endpoint: str) -> pd.Series | None:
@@ -156,8 +155,7 @@ class ResultNumbers:
     def hr(self, cohort: str, endpoint: str) -> str:
         row = self._hr_row(cohort, endpoint)
         if row is None or _is_missing(row["hr"]):
-            reason = "" if row is None or _is_missing(row.get("note")) else str(row["note"])
-            reason = reason.removesuffix(": not estimable")
+            reason = "" if row is None else not_estimable_reason(row.get("note"))
             return f"HR {NOT_ESTIMABLE}" + (f" ({reason})" if reason else "")
         return f"HR = {row['hr']:.3f}, 95% CI {row['ci_lower']:.3f}-{row['ci_upper']:.3f}"
 

@@ -24,8 +24,27 @@ def _read(name: str, build: str | os.PathLike | None) -> pd.DataFrame | None:
     return read_result(name, build) if (results_dir(build) / f"{name}.csv").exists() else None
 
 
-def _join(items: list[str]) -> str:
+def join_words(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'.
+
+    >>> join_words(["OS"]), join_words(["OS", "PFS", "LC"])
+    ('OS', 'OS, PFS and LC')
+    """
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def logrank_reason(n: float, events: float) -> str:
+    """Why a log-rank test has no p-value: 'no patients', 'no events' or 'a single arm'."""
+    return "no patients" if n == 0 else ("no events" if events == 0 else "a single arm")
+
+
+def not_estimable_reason(note: object) -> str:
+    """A Cox note without its trailing ': not estimable' (the text says 'not estimable' itself).
+
+    >>> not_estimable_reason("HR tends to zero (separation): not estimable"), not_estimable_reason(float("nan"))
+    ('HR tends to zero (separation)', '')
+    """
+    return "" if not isinstance(note, str) else note.removesuffix(": not estimable")
 
 
 def matching_notes(propensity_notes: pd.DataFrame | None, summary: pd.DataFrame | None) -> list[dict]:
@@ -61,9 +80,9 @@ def balance_notes(balance: pd.DataFrame | None) -> list[dict]:
         if fisher:
             rows.append({"step": "balance", "where": where,
                          "note": f"Fisher's exact test for {len(fisher)} of {len(block)} variables "
-                                 f"(small expected counts): {_join(fisher)}."})
+                                 f"(small expected counts): {join_words(fisher)}."})
         for test, vars_ in block[block["test"].astype(str).str.startswith("not testable")].groupby("test")["variable"]:
-            rows.append({"step": "balance", "where": where, "note": f"{_join(vars_.tolist())}: {test}."})
+            rows.append({"step": "balance", "where": where, "note": f"{join_words(vars_.tolist())}: {test}."})
     return rows
 
 
@@ -73,9 +92,8 @@ def logrank_notes(logrank: pd.DataFrame | None) -> list[dict]:
         return []
     rows = []
     for r in logrank[logrank["p_value"].isna()].itertuples():
-        why = "no patients" if r.n == 0 else ("no events" if r.events == 0 else "a single arm")
         rows.append({"step": "log-rank test", "where": f"{r.endpoint}, {COHORT_NAMES.get(r.cohort, r.cohort)}",
-                     "note": f"not computable ({why})."})
+                     "note": f"not computable ({logrank_reason(r.n, r.events)})."})
     return rows
 
 
@@ -86,7 +104,7 @@ def cox_notes(cox: pd.DataFrame | None) -> list[dict]:
     bad = cox[cox["hr"].isna() & cox["note"].notna()]
     rows = []
     for (model, term, note), block in bad.groupby(["model", "term", "note"], sort=False):
-        where = _join([f"{e} {COHORT_NAMES.get(c, c)}" for c, e in zip(block["cohort"], block["endpoint"])])
+        where = join_words([f"{e} {COHORT_NAMES.get(c, c)}" for c, e in zip(block["cohort"], block["endpoint"])])
         rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term}: {note}."})
     return rows
 

@@ -39,6 +39,7 @@ from helpers.figures import setup_figures, show_figure
 
 from helpers.derive import TABLE1_VARIABLES
 from helpers.display import show_df
+from helpers.notes import not_estimable_reason
 from helpers.plots_survival import plot_forest, plot_km_grid
 from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
@@ -147,7 +148,7 @@ show_df(pd.DataFrame({
     "Cohort": hr["cohort"].map({"before": "Before matching", "after": "After matching"}),
     "Endpoint": hr["endpoint"],
     "Patients (events)": [f"{n} ({e})" for n, e in zip(hr["n"], hr["n_events"])],
-    "HR (95% CI)": [f"not estimable: {note}".removesuffix(": not estimable") if pd.isna(h)
+    "HR (95% CI)": [f"not estimable: {not_estimable_reason(note)}".removesuffix(": ") if pd.isna(h)
                     else f"{h:.3f} ({lo:.3f}-{hi:.3f})"
                     for h, lo, hi, note in zip(hr["hr"], hr["ci_lower"], hr["ci_upper"], hr["note"])],
     "p": ["" if pd.isna(p) else f"{p:.3f}" for p in hr["p_value"]],
