@@ -134,12 +134,23 @@ def private_values(cohort_csv: Path, data_cutoff: str = "2025-09-30") -> tuple[s
 
 
 def find_private_values(text: str, ids: set[str], dates: set[str]) -> list[str]:
-    """Identifiers and dates (ISO, or day/month/year as a table might print them) found in ``text``."""
+    """Identifiers and dates (ISO, or day/month/year as a table might print them) found in ``text``.
+
+    One pass of one alternation per kind (a page with embedded images is megabytes long, and a
+    search per value took seconds per page).
+    """
     import re
 
-    found = [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
+    found: set[str] = set()
+    if ids:
+        id_pattern = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+        found |= set(re.findall(rf"(?<![\w-])({id_pattern})(?![\w-])", text))
+    spellings = {}
     for d in dates:
         y, m, day = d.split("-")
-        if d in text or f"{day}/{m}/{y}" in text or f"{day}.{m}.{y}" in text:
-            found.append(d)
+        for s in (d, f"{day}/{m}/{y}", f"{day}.{m}.{y}"):
+            spellings[s] = d
+    if spellings:
+        date_pattern = "|".join(re.escape(s) for s in spellings)
+        found |= {spellings[s] for s in re.findall(f"({date_pattern})", text)}
     return sorted(found)
