@@ -24,6 +24,10 @@ class Column:
     cell means "did not happen" (dates) or "not applicable".
     ``hard_range`` is the physically possible range (outside it: error);
     ``soft_range`` the clinically plausible one (outside it: warning).
+    ``may_be_absent`` columns may be left out of the header altogether (the
+    analysis does not use them); every other column must be in the header,
+    even when all its cells are empty (an absent ``death_date`` column could
+    mean "nobody died" or "forgotten in the export").
     """
 
     name: str
@@ -35,6 +39,7 @@ class Column:
     hard_range: tuple[float, float] | None = None
     soft_range: tuple[float, float] | None = None
     example: str = ""
+    may_be_absent: bool = False
 
 
 COHORT_COLUMNS: tuple[Column, ...] = (
@@ -56,7 +61,7 @@ COHORT_COLUMNS: tuple[Column, ...] = (
     Column("sbrt_dose_gy", "number", "Total prescribed SBRT dose.", unit="Gy", hard_range=(1, 100), soft_range=(20, 70), example="50"),
     Column("sbrt_fractions", "integer", "Number of SBRT fractions.", hard_range=(1, 40), soft_range=(1, 10), example="5"),
     Column("sbrt_start", "date", "First day of SBRT (time zero of every endpoint).", example="2015-03-02"),
-    Column("sbrt_end", "date", "Last day of SBRT (last fraction); optional.", required=False, example="2015-03-06"),
+    Column("sbrt_end", "date", "Last day of SBRT (last fraction); optional, the column may be left out.", required=False, example="2015-03-06", may_be_absent=True),
     Column("tace_date", "date", "Date of the TACE session after SBRT; empty in the SBRT arm.", required=False, example="2015-03-10"),
     Column("last_followup", "date", "Date of last follow-up (or of death).", example="2025-09-30"),
     Column("death_date", "date", "Date of death from any cause; empty if alive at last follow-up.", required=False, example=""),
