@@ -31,17 +31,26 @@ Choices for what spreadsheets do to CSV files
   silently. UTF-16 with a byte-order mark (Excel's "Unicode Text") is read with
   a warning. A file that is not valid UTF-8 is read as Windows-1252 (Excel's
   "CSV" on Western-European Windows; Latin-1 for the 5 bytes cp1252 leaves
-  undefined) with a warning that lists the rows holding non-ASCII characters.
-  Excel workbooks (.xlsx, .xls, .ods) and files with NUL bytes are errors.
+  undefined) with a warning that lists the rows holding non-ASCII characters;
+  a file pasted together from UTF-8 and Windows-1252 parts is decoded row by
+  row (warning naming the rows of each; a row mixing both is an error).
+  Workbooks (.xlsx, .xls, .ods), zip/gzip/bzip2/xz/7z/zstd archives, PDFs,
+  files with NUL bytes (UTF-16 without BOM?) or many control bytes are errors
+  that say what the file is.
 - Delimiter: detected from the header row (the one of ``,`` ``;`` tab that
   yields the most dictionary column names). ``;`` and tab are accepted with a
   warning saying what was detected. An Excel ``sep=;`` first line is honoured.
-- Decimal commas (``3,5``): in a ``;``- or tab-separated file the comma is the
-  decimal mark of the locale that wrote it, so it is read as a decimal point
-  with a warning per column; there, ``12.500`` is ambiguous (thousands
-  separator?) and is flagged with a warning when the file also uses decimal
-  commas. In a comma-separated file a comma inside a number (necessarily a
-  quoted cell) is an error: ``1,150`` may be 1150 or 1.15.
+  A space after the delimiter before quoted cells (``a, "b"``) is skipped with
+  a warning; so is a delimiter that ends the header row but not the data rows.
+- Numbers, decided per column (``_parse_numbers``): ``3,5`` in a ``;``- or
+  tab-separated file is a decimal comma (warning); a single group of three
+  digits after ``,`` or ``.`` (``1,786``, ``12.500``) is read with the decimal
+  mark the column uses elsewhere, else the one the file uses, else (comma
+  file) '.'; when undecidable it is an error naming both readings. Other
+  thousands groupings (``1,234,567``, ``1'785.9``, ``1.786,5``, ``1 786``) are
+  removed with a warning; every repair names an example "before → after".
+  In a comma-separated file a decimal comma is an error. Flags (``pvtt``)
+  accept the spellings integers accept (``1``, ``1.0``).
 - Leading/trailing spaces (also non-breaking and zero-width) are removed from
   every cell and column name, with a warning. Codes are case-sensitive; a value
   that differs from a code only in case, spaces, ``-`` or ``_`` gets a
@@ -53,7 +62,10 @@ Choices for what spreadsheets do to CSV files
   header with none of the dictionary's names, or with the other file's names
   (files swapped).
 - Columns: every dictionary column must be present (an absent optional column
-  is ambiguous: "never happened" or "forgotten"?); unknown columns are kept
+  is ambiguous: "never happened" or "forgotten"?), except the ones the
+  dictionary marks ``may_be_absent`` (``sbrt_end``), which are then typed as
+  all-empty; a name with a unit (``afp (ng/mL)``) or in another case is
+  reported on the missing column with the fix; unknown columns are kept
   (as text) with a warning; duplicated names are an error; an unnamed column
   with values is ignored with a warning; ``source_row`` is reserved.
 - ``death_date`` vs ``last_followup``: the dictionary says they are equal.
@@ -68,6 +80,20 @@ Choices for what spreadsheets do to CSV files
 - ``progression_sites`` containing ``in-field`` while ``local_progression_date``
   differs from ``progression_date`` (or the reverse) is a warning.
 - Dates must be ISO ``YYYY-MM-DD``, real calendar dates, and not in the future.
+  Day/month/year (or month/day/year) with a 4-digit year is read, with a
+  warning, when a day above 12 in the column (else in the file's other date
+  columns) shows the order; otherwise it is an error naming both readings.
+  Two-digit years and Excel serial numbers (1900 or 1904 system?) are errors.
+- One cause, one message: a cell that breaks a rule is left out of the rules
+  across columns and files (a ``-`` in ``progression_date`` does not also make
+  ``progression_sites`` "required"); the cells of a row with the wrong number
+  of cells are not checked (the row is reported).
+- Patients: cells are NFC-normalised (warning when a value was decomposed);
+  a ``patient_id`` with an invisible character inside is an error naming it;
+  identifiers equal after case-folding are an error when the rows are
+  otherwise identical, else a warning; scientific-notation identifiers are a
+  warning; an unknown adverse-event identifier gets a hint for letter case,
+  lost leading zeros and scientific notation.
 - Integer columns accept whole numbers written ``5`` or ``5.0``. Integer
   columns with ``allowed`` values (ECOG, grade) must also be one of them.
 - Adverse events: a ``term`` that mentions RILD / radiation-induced liver
@@ -703,8 +729,8 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
                     "the file in one piece as 'CSV UTF-8'", broken_rows)
         elif utf8_rows:
             rep.add("", "mixes two encodings (pasted together from two exports?): "
-                    f"{_format_rows(utf8_rows)} are UTF-8, {_format_rows(legacy_rows)} "
-                    "Windows-1252; each row was read in its own encoding. Check the accented "
+                    f"UTF-8 in {_format_rows(utf8_rows)}, Windows-1252 in "
+                    f"{_format_rows(legacy_rows)}; each row was read in its own encoding. Check the accented "
                     "characters, and export the file in one piece as 'CSV UTF-8' next time",
                     legacy_rows, severity="warning")
         else:
@@ -1111,16 +1137,20 @@ def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report
         rep.add(name, "is not a real calendar date", [rows[i] for i in unreal], found=strs.iloc[unreal])
     if undecided:
         bad[undecided] = True
-        m = _DMY.fullmatch(strs.iat[undecided[0]])
-        a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        readings = f"'{strs.iat[undecided[0]]}' may be {y}-{b:02d}-{a:02d} (day/month/year) or {y}-{a:02d}-{b:02d} (month/day/year)"
         if order is None and ctx["file_order"][0] == "both":
             order, shown, source = "both", ctx["file_order"][1], "this file"
-        why = (f"{source} has both orders ({where_shown('dmy')} and {where_shown('mdy')})"
-               if order == "both" else "no date in the file has a day above 12 to tell which")
-        rep.add(name, rule, [rows[i] for i in undecided], found=strs.iloc[undecided],
-                hint=f"(day and month cannot be told apart: {readings}, and {why}; write dates "
-                     "as YYYY-MM-DD)")
+        if order == "both":
+            hint = (f"({source} writes dates both day/month/year ({where_shown('dmy')}) and "
+                    f"month/day/year ({where_shown('mdy')}), so none of these can be read safely; "
+                    "write dates as YYYY-MM-DD)")
+        else:
+            m = _DMY.fullmatch(strs.iat[undecided[0]])
+            a, b, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
+            hint = (f"(day and month cannot be told apart: '{strs.iat[undecided[0]]}' may be "
+                    f"{y}-{b:02d}-{a:02d} (day/month/year) or {y}-{a:02d}-{b:02d} (month/day/year), "
+                    "and no date in the file has a day above 12 to tell which; write dates as "
+                    "YYYY-MM-DD)")
+        rep.add(name, rule, [rows[i] for i in undecided], found=strs.iloc[undecided], hint=hint)
     if two_digit:
         bad[two_digit] = True
         m = _DMY.fullmatch(strs.iat[two_digit[0]])
@@ -1373,10 +1403,10 @@ class _IdHints:
         v = _sci_value(pid)
         if v is not None:
             close = [p for p, x in self.numbers.items() if abs(x - v) <= 5e-6 * abs(v)]
-            shown = f"{self.file} has '{close[0]}', which " if len(close) == 1 else ""
-            return (f"({shown}'{pid}' is a long number in scientific notation: the spreadsheet "
-                    "keeps only its first digits; format the patient_id column as Text and export "
-                    "again)")
+            shown = f"{self.file} has '{close[0]}': " if len(close) == 1 else ""
+            return (f"({shown}'{pid}' is a long number in scientific notation, of which the "
+                    "spreadsheet keeps only the first digits; format the patient_id column as Text "
+                    "and export again)")
         if pid.isdigit():
             close = [p for p, x in self.scientific.items() if abs(float(pid) - x) <= 5e-6 * abs(x)]
             if close:
@@ -1394,7 +1424,12 @@ def _check_patient_ids(cells: dict[str, list[str]], rows: list[int], bad: dict[s
     """
     ids = pd.Series(cells["patient_id"])
     ok = ~bad["patient_id"] & (ids != "").to_numpy(bool)
-    rejected = {"".join(ch for ch in pid if _invisible(ch) is None) for pid in ids[~ok] if pid}
+    rejected = set()
+    for pid in ids[~ok]:  # the identifier without the invisible characters, or with spaces for them
+        if pid:
+            rejected.add("".join(ch for ch in pid if _invisible(ch) is None))
+            rejected.add("".join(" " if _invisible(ch) and unicodedata.category(ch) == "Zs" else ch
+                                 for ch in pid))
     valid = ids[ok]
     sci = valid[valid.str.fullmatch(_SCIENTIFIC.pattern)]
     dup = valid[valid.duplicated(keep=False)]
@@ -1572,6 +1607,7 @@ def validate_adverse_events(raw: pd.DataFrame, cohort: pd.DataFrame | None, *,
         cohort_file = cohort.attrs.get("file", "cohort.csv")
         known = cohort.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
         rejected = set(cohort.attrs.get("rejected_ids", ()))
+        twice = set(cohort["patient_id"][cohort["patient_id"].duplicated()].dropna())
         hints = _IdHints(list(known.index), cohort_file)
         ids = [pid if ok else "" for pid, ok in zip(cells["patient_id"], ~bad["patient_id"])]
         for r, pid in zip(rows, ids):
@@ -1581,13 +1617,13 @@ def validate_adverse_events(raw: pd.DataFrame, cohort: pd.DataFrame | None, *,
         if "arm" in known.columns and "phase" in typed:
             arm = [known["arm"].get(p, np.nan) if p else np.nan for p in ids]
             for r, a, ph, pid in zip(rows, arm, typed["phase"], ids):
-                if ph == "post-TACE" and a == "SBRT":
+                if ph == "post-TACE" and a == "SBRT" and pid not in twice:
                     rep.add("phase", f"post-TACE event, but patient '{pid}' is in the SBRT arm "
                             f"in {cohort_file} (no TACE)", r)
         if "death_date" in known.columns and "grade" in typed:
             unsure = set(cohort.attrs.get("invalid_rows", {}).get("death_date", ()))
             for r, g, pid in zip(rows, typed["grade"], ids):
-                if (pid in known.index and pd.notna(g) and g == 5
+                if (pid in known.index and pid not in twice and pd.notna(g) and g == 5
                         and pd.isna(known["death_date"].get(pid))
                         and known[SOURCE_ROW].get(pid) not in unsure):
                     rep.add("grade", f"grade 5 (fatal) event, but patient '{pid}' has no "
