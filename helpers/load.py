@@ -284,7 +284,10 @@ _DELIMITER_NAMES = {",": "commas (',')", ";": "semicolons (';')", "\t": "tabs"}
 
 
 def _strip(value: str) -> str:
-    return _EDGE_SPACE.sub("", value)
+    s = value.strip()  # the same whitespace as the regular expression class \s
+    if s and (s[0] in "\u200b\ufeff" or s[-1] in "\u200b\ufeff"):
+        return _EDGE_SPACE.sub("", s)
+    return s
 
 
 def _norm(name: str) -> str:
@@ -848,11 +851,14 @@ def _classify_numbers(strs: pd.Series) -> dict[str, np.ndarray]:
 
 
 def _marks_of(strs: pd.Series, forms: dict[str, np.ndarray], rows: Sequence[int], column: str) -> _Marks:
+    """The first cell of the column that shows '.' and the first that shows ',' as decimal mark."""
     marks = _Marks()
-    for i in np.flatnonzero(forms["plain"] | forms["comma_dec"] | forms["grouped"]):
+    dot = np.flatnonzero(forms["plain"] & strs.str.contains(".", regex=False).to_numpy(bool))
+    comma = np.flatnonzero(forms["comma_dec"])
+    for i in (dot[:1].tolist() + comma[:1].tolist() + np.flatnonzero(forms["grouped"]).tolist()):
         v = strs.iat[i]
         if forms["plain"][i]:
-            mark = "." if "." in v else None
+            mark = "."
         elif forms["comma_dec"][i]:
             mark = ","
         else:
@@ -1298,7 +1304,10 @@ def _validate_cells(raw: pd.DataFrame, columns: Sequence[Column], rep: _Report,
     cause). Cells of rows with the wrong number of cells (``attrs['broken_rows']``)
     are not checked: the row is already reported.
     """
-    cells = {c.name: _cells(raw, c.name) for c in columns if c.name in raw.columns}
+    if raw.attrs.get("fatal") is False:  # from read_table: already stripped, NFC strings
+        cells = {c.name: raw[c.name].tolist() for c in columns if c.name in raw.columns}
+    else:
+        cells = {c.name: _cells(raw, c.name) for c in columns if c.name in raw.columns}
     broken = np.isin(np.asarray(rows), list(raw.attrs.get("broken_rows", ())))
     strs = {}
     for name, values in cells.items():
