@@ -482,14 +482,14 @@ _UNIT_SUFFIX = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 def _near_names(names: Sequence[str], wanted: Sequence[Column | str]) -> dict[str, tuple[str, str]]:
     """Header names that are a dictionary name written differently: {wanted: (found, why)}."""
     out: dict[str, tuple[str, str]] = {}
-    exact = set(names)
+    used: set[str] = set()
     for c in wanted:
         name = c if isinstance(c, str) else c.name
         unit = "" if isinstance(c, str) else c.unit
-        if name in exact:
+        if name in names:
             continue
         for n in names:
-            if not n or n in out.values() or any(n == w for w in exact & {name}):
+            if not n or n in used:
                 continue
             base = _UNIT_SUFFIX.sub("", n)
             if base != n and base and (_loose_name(base) == _loose_name(name) or (
@@ -498,10 +498,12 @@ def _near_names(names: Sequence[str], wanted: Sequence[Column | str]) -> dict[st
                        + (f", with the values in {unit} as the data dictionary says" if unit else "")
                        + ")")
                 out[name] = (n, why)
+                used.add(n)
                 break
             if _norm(n) == _norm(name) or _loose_name(n) == _loose_name(name):
                 out[name] = (n, f"(found '{n}': column names must be written exactly, in lower "
                                 "case with '_')")
+                used.add(n)
                 break
     return out
 
@@ -776,7 +778,6 @@ class _Cell:
     value: object = None
     rule: str = ""       # non-empty: error
     hint: str = ""
-    note: str = ""       # non-empty: warning (value kept)
 
 
 def _na_hint(col: Column) -> str:
