@@ -24,6 +24,10 @@ class Column:
     cell means "did not happen" (dates) or "not applicable".
     ``hard_range`` is the physically possible range (outside it: error);
     ``soft_range`` the clinically plausible one (outside it: warning).
+    ``may_be_absent`` columns may be left out of the header altogether (the
+    analysis does not use them); every other column must be in the header,
+    even when all its cells are empty (an absent ``death_date`` column could
+    mean "nobody died" or "forgotten in the export").
     """
 
     name: str
@@ -35,6 +39,7 @@ class Column:
     hard_range: tuple[float, float] | None = None
     soft_range: tuple[float, float] | None = None
     example: str = ""
+    may_be_absent: bool = False
 
 
 COHORT_COLUMNS: tuple[Column, ...] = (
@@ -56,7 +61,7 @@ COHORT_COLUMNS: tuple[Column, ...] = (
     Column("sbrt_dose_gy", "number", "Total prescribed SBRT dose.", unit="Gy", hard_range=(1, 100), soft_range=(20, 70), example="50"),
     Column("sbrt_fractions", "integer", "Number of SBRT fractions.", hard_range=(1, 40), soft_range=(1, 10), example="5"),
     Column("sbrt_start", "date", "First day of SBRT (time zero of every endpoint).", example="2015-03-02"),
-    Column("sbrt_end", "date", "Last day of SBRT (last fraction); optional.", required=False, example="2015-03-06"),
+    Column("sbrt_end", "date", "Last day of SBRT (last fraction); optional, the column may be left out.", required=False, example="2015-03-06", may_be_absent=True),
     Column("tace_date", "date", "Date of the TACE session after SBRT; empty in the SBRT arm.", required=False, example="2015-03-10"),
     Column("last_followup", "date", "Date of last follow-up (or of death).", example="2025-09-30"),
     Column("death_date", "date", "Date of death from any cause; empty if alive at last follow-up.", required=False, example=""),
@@ -111,15 +116,18 @@ def data_dictionary_markdown() -> str:
         for c in columns:
             soft = f"{c.soft_range[0]:g} to {c.soft_range[1]:g}" if c.soft_range else ""
             lines.append(
-                f"| `{c.name}` | {c.kind} | {c.unit} | {_describe(c)} | {soft} | {'yes' if c.required else 'no'} | {c.meaning} |"
+                f"| `{c.name}` | {c.kind} | {c.unit} | {_describe(c)} | {soft} | {'yes' if c.required else 'no, and the column may be left out' if c.may_be_absent else 'no'} | {c.meaning} |"
             )
         lines.append("")
     lines += [
         "## Rules across columns (`cohort.csv`)",
         "",
-        "- `patient_id` is unique and not empty.",
+        "- `patient_id` is unique and not empty. Identifiers are compared after Unicode NFC normalisation (an accent typed as a separate combining character, as macOS writes it, equals the composed letter).",
+        "- Two `patient_id`s that differ only in letter case (`SYN-0001`, `syn-0001`) are an error when the rest of the two rows is identical (the same patient entered twice), and a warning when the rows differ (analysed as two patients; check they are not one).",
+        "- A `patient_id` with an invisible character inside (zero-width space, no-break space, byte-order mark, ...) is an error naming the character; spaces at either end of any cell are removed (warning).",
+        "- A `patient_id` in scientific notation (`8.12346E+11`) is a warning: the spreadsheet has kept only the first digits of a long number (format the column as Text).",
         "- No date before `sbrt_start`; none after `last_followup`. `death_date` after `last_followup` is an error, before it a warning; no other date after `death_date`.",
-        "- A date in the future, or not in ISO `YYYY-MM-DD` form (e.g. `12/03/2015`, an Excel serial number), is an error.",
+        "- A date in the future is an error. Dates are written ISO `YYYY-MM-DD`; dates written day/month/year (or month/day/year) with a 4-digit year are read in that order, with a warning, when a day above 12 in the same column (else in another date column of the file) shows the order; otherwise, or when the file shows both orders, they are an error naming both readings. A two-digit year and an Excel serial number (1900 or 1904 date system?) are errors.",
         "- `local_progression_date`, when present, is on or after `progression_date` (which must then be present).",
         "- `tace_date` is empty in the `SBRT` arm and present in the `SBRT+TACE` arm.",
         "- `progression_sites` and `subsequent_therapy` are empty exactly when `progression_date` is empty; `in-field` in `progression_sites` should agree with `local_progression_date` (warning).",
@@ -128,11 +136,14 @@ def data_dictionary_markdown() -> str:
         "",
         "- UTF-8 (a byte-order mark is accepted); a Windows-1252/Latin-1 file is read with a warning.",
         "- Comma-separated; semicolon- or tab-separated files are read with a warning (and there a decimal comma is read as a decimal point).",
-        "- Every column above must be present (optional columns may be empty); unknown columns are kept with a warning.",
+        "- Numbers: write them with `.` as the decimal point and no thousands separator (`1786`, `15.3`). A number with one group of three digits after `,` or `.` (`1,786`, `12.500`) is read with the decimal mark that the same column, else the whole file, uses elsewhere (a warning names the reading, e.g. `'1,786' → 1786`); when nothing in the file tells, it is an error naming both readings. Unambiguous thousands separators (`1,234,567`, `1'785.9`, `1.786,5`, `1 786`) are removed with a warning. In a comma-separated file a decimal comma is an error.",
+        "- Flags and integers accept the same spellings (`1`, `1.0`, and `1,0` where decimal commas are read).",
+        "- Every column above must be in the header (optional columns may be empty), except those marked \"may be left out\" (`sbrt_end`), which the analysis does not use; unknown columns are kept with a warning. Column names carry no unit (`afp_ng_ml`, not `afp (ng/mL)`): the unit is the dictionary's.",
+        "- Not a CSV file (an Excel or LibreOffice workbook, a zip, gzip or other compressed file, a PDF or another binary file) is an error saying what the file is. A file whose rows mix UTF-8 and Windows-1252 is read row by row in each row's encoding, with a warning; a row mixing both is an error. A header ending with an extra delimiter, and a space after the delimiter before quoted cells, are read with a warning.",
         "",
         "## Rules across files",
         "",
-        "- Every `patient_id` of `adverse_events.csv` exists in `cohort.csv`.",
+        "- Every `patient_id` of `adverse_events.csv` exists in `cohort.csv` (compared after NFC normalisation); the error says when the two differ only in letter case, in lost leading zeros (`7` vs `007`) or by scientific notation.",
         "- `post-TACE` events belong to patients of the `SBRT+TACE` arm.",
         "",
     ]

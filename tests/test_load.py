@@ -14,6 +14,7 @@ import pickle
 import subprocess
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,6 +254,67 @@ def _ae_latin1() -> bytes:
     return ae_text({(4, "term"): "Douleur abdominale sévère"}).encode("latin-1")
 
 
+# --- issue 10: files that were read silently wrong, or rejected for the wrong reason ----------
+
+SEMI = ";"
+#: A semicolon file whose every number has no decimals: nothing tells the decimal mark.
+_NO_DECIMALS = {(2, "afp_ng_ml"): "15", (2, "months_since_last_treatment"): "7",
+                (2, "tumor_diameter_cm"): "3", (3, "tumor_diameter_cm"): "5",
+                (4, "tumor_diameter_cm"): "2"}
+
+
+def _zipped(name: str, content: str) -> bytes:
+    import zipfile  # noqa: PLC0415
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(name, content)
+    return buf.getvalue()
+
+
+def _gzipped(content: str) -> bytes:
+    import gzip  # noqa: PLC0415
+
+    return gzip.compress(content.encode(), mtime=0)
+
+
+def _cohort_header_trailing_delimiter(text: str | None = None) -> str:
+    lines = (text or cohort_text()).splitlines()
+    lines[0] += ","
+    return "\n".join(lines) + "\n"
+
+
+def _space_before_quotes(text: str) -> str:
+    """Every cell quoted, with a space after each comma (``"a", "b"``)."""
+    return "\n".join(", ".join(f'"{c}"' for c in line.split(",")) for line in text.splitlines()) + "\n"
+
+
+def _ae_mixed_encodings() -> bytes:
+    """Rows 2-3 exported as UTF-8, rows 4-5 appended from a Windows-1252 export."""
+    lines = ae_text({(2, "term"): "Fièvre", (4, "term"): "Douleur abdominale sévère"}).splitlines(keepends=True)
+    return "".join(lines[:3]).encode("utf-8") + "".join(lines[3:]).encode("cp1252")
+
+
+def _ae_mixed_within_a_row() -> bytes:
+    lines = ae_text().splitlines(keepends=True)
+    row4 = "SYN-0002,SBRT,".encode() + "Fièvre ".encode("utf-8") + "sévère".encode("cp1252") + b",3\n"
+    return "".join(lines[:3]).encode() + row4 + lines[4].encode()
+
+
+def _cohort_twice_in_other_case() -> str:
+    row2 = cohort_text().splitlines()[1]
+    return cohort_text() + row2.replace("SYN-0001", "syn-0001") + "\n"
+
+
+def _cohort_other_case_different_row() -> str:
+    row2 = cohort_text().splitlines()[1]
+    return cohort_text() + row2.replace("SYN-0001", "syn-0001").replace(",58,", ",59,") + "\n"
+
+
+HEPATO = "Hépato-0001"
+HEPATO_NFD = unicodedata.normalize("NFD", HEPATO)
+
+
 CORPUS: list[Case] = [
     # --- the file as a whole ------------------------------------------------
     Case("empty file", cohort=b"", phrase="empty"),
@@ -472,6 +534,153 @@ CORPUS: list[Case] = [
          severity="warning"),
     Case("same AE twice", ae=ae_text() + "SYN-0001,SBRT,Fatigue,1\n", file="adverse_events.csv",
          rows=[2, 6], phrase="identical rows", severity="warning"),
+    # --- issue 10: numbers that can be read two ways -------------------------------------
+    Case("thousands comma in a semicolon file with decimal points",
+         cohort=cohort_text({(3, "afp_ng_ml"): "1,786"}, delimiter=SEMI), column="afp_ng_ml",
+         rows=[3], severity="warning",
+         phrase="',' was read as a thousands separator (this column writes decimals with '.': "
+                "row 2 '15.3'): '1,786' → 1786"),
+    Case("thousands comma decided by the file's other columns",
+         cohort=cohort_text({(2, "residual_liver_volume_cc"): "1,150"}, delimiter=SEMI),
+         column="residual_liver_volume_cc", rows=[2], severity="warning",
+         phrase="(this file writes decimals with '.': column 'afp_ng_ml', row 2 '15.3'): "
+                "'1,150' → 1150"),
+    Case("thousands comma in a quoted cell of a comma file",
+         cohort=cohort_text({(3, "afp_ng_ml"): "1,786"}), column="afp_ng_ml", rows=[3],
+         severity="warning", phrase="'1,786' → 1786"),
+    Case("thousands comma or decimal comma: undecidable",
+         cohort=cohort_text({**_NO_DECIMALS, (3, "afp_ng_ml"): "1,786"}, delimiter=SEMI),
+         column="afp_ng_ml", rows=[3],
+         phrase="is ambiguous: '1,786' may be 1786 (',' as a thousands separator) or 1.786 (',' "
+                "as the decimal mark); no number in the file has decimals that tell which"),
+    Case("column with both decimal marks: a three-digit group is undecidable",
+         cohort=cohort_text({(3, "afp_ng_ml"): "1,786", (4, "afp_ng_ml"): "8,5"}, delimiter=SEMI),
+         column="afp_ng_ml", rows=[3],
+         phrase="this column writes decimals both with '.' (row 2 '15.3') and with ',' (row 4 '8,5')"),
+    Case("thousands dot in a column with decimal commas",
+         cohort=cohort_text({(2, "afp_ng_ml"): "15,3", (3, "afp_ng_ml"): "12.500"}, delimiter=SEMI),
+         column="afp_ng_ml", rows=[3], severity="warning",
+         phrase="'.' was read as a thousands separator (this column writes decimals with ',': "
+                "row 2 '15,3'): '12.500' → 12500"),
+    Case("Swiss thousands apostrophe", cohort=cohort_text({(3, "afp_ng_ml"): "1'785.9"}),
+         column="afp_ng_ml", rows=[3], severity="warning",
+         phrase="the apostrophe was read as a thousands separator (e.g. '1'785.9' → 1785.9)"),
+    Case("German thousands dot and decimal comma",
+         cohort=cohort_text({(3, "afp_ng_ml"): "1.786,5"}, delimiter=SEMI), column="afp_ng_ml",
+         rows=[3], severity="warning",
+         phrase="'.' was read as a thousands separator (e.g. '1.786,5' → 1786.5)"),
+    Case("Swiss apostrophe misplaced", cohort=cohort_text({(3, "afp_ng_ml"): "17'85.9"}),
+         column="afp_ng_ml", rows=[3], phrase="without thousands separators such as the apostrophe"),
+    Case("flag written 1.0", cohort=cohort_text({(3, "pvtt"): "1.0", (2, "pvtt"): "0.0"}),
+         severity=None),
+    Case("flag written 1,0 in a semicolon file", cohort=cohort_text({(3, "pvtt"): "1,0"}, delimiter=SEMI),
+         column="pvtt", rows=[3], severity="warning", phrase="decimal comma read as a decimal point (e.g. '1,0' → 1)"),
+    Case("flag written 2", cohort=cohort_text({(3, "pvtt"): "2"}), column="pvtt", rows=[3],
+         phrase="must be 0 or 1; found '2'"),
+    # --- issue 10: dates that can be read two ways ---------------------------------------------
+    Case("day/month/year shown by a day above 12",
+         cohort=cohort_text({(2, "sbrt_start"): "25/03/2015", (3, "sbrt_start"): "10/05/2016"}),
+         column="sbrt_start", rows=[2, 3], severity="warning",
+         phrase="dates written day/month/year were read in that order, as this column shows "
+                "(row 2 '25/03/2015'): e.g. '25/03/2015' → 2015-03-25"),
+    Case("month/day/year shown by another date column",
+         cohort=cohort_text({(2, "sbrt_start"): "03/25/2015", (3, "tace_date"): "05/10/2016"}),
+         column="tace_date", rows=[3], severity="warning",
+         phrase="as another date column of this file shows (column 'sbrt_start', row 2 "
+                "'03/25/2015'): e.g. '05/10/2016' → 2016-05-10"),
+    Case("day/month order undecidable", cohort=cohort_text({(3, "sbrt_start"): "10/05/2016"}),
+         column="sbrt_start", rows=[3],
+         phrase="found '10/05/2016' (day and month cannot be told apart: '10/05/2016' may be "
+                "2016-05-10 (day/month/year) or 2016-10-05 (month/day/year)"),
+    Case("both day/month orders in one column",
+         cohort=cohort_text({(2, "sbrt_start"): "25/03/2015", (3, "sbrt_start"): "05/13/2016",
+                             (4, "sbrt_start"): "01/09/2017"}),
+         column="sbrt_start", rows=[2, 3, 4],
+         phrase="(this column writes dates both day/month/year (row 2 '25/03/2015') and "
+                "month/day/year (row 3 '05/13/2016'), so none of these can be read safely"),
+    Case("two-digit year", cohort=cohort_text({(3, "sbrt_start"): "10/05/16"}), column="sbrt_start",
+         rows=[3], phrase="a two-digit year is ambiguous: '10/05/16' may be in 1916 or 2016"),
+    Case("Excel serial date: both date systems named",
+         cohort=cohort_text({(2, "last_followup"): "44104", (4, "last_followup"): "43646"}),
+         column="last_followup", rows=[2, 4],
+         phrase="'44104' is 2020-09-30 in Excel's usual 1900 date system but 2024-10-01 in the "
+                "1904 system"),
+    # --- issue 10: one cause, one message ------------------------------------------------
+    Case("placeholder in a date column: no follow-on error",
+         cohort=cohort_text({(2, "progression_date"): "-"}), column="progression_date", rows=[2],
+         phrase="found '-' (leave the cell empty when there is nothing to record)"),
+    Case("placeholder in tace_date of the SBRT arm: no follow-on error",
+         cohort=cohort_text({(2, "tace_date"): "-"}), column="tace_date", rows=[2],
+         phrase="must be a date written YYYY-MM-DD; found '-'"),
+    Case("unreadable death date: no follow-on in the AE file",
+         cohort=cohort_text({(2, "death_date"): "n/a"}), ae=ae_text({(2, "grade"): "5"}),
+         column="death_date", rows=[2], phrase="found 'n/a'"),
+    Case("row with too few cells: no follow-on 'required' errors",
+         cohort="\n".join(line if i != 2 else ",".join(line.split(",")[:8])
+                          for i, line in enumerate(cohort_text().splitlines())) + "\n",
+         rows=[3], phrase="fewer cells than the header"),
+    Case("header with a trailing delimiter", cohort=_cohort_header_trailing_delimiter(), rows=[1],
+         severity="warning",
+         phrase="the header row ends with 1 extra delimiter (comma) that the data rows do not have"),
+    Case("space after the delimiter before quoted cells",
+         cohort=_space_before_quotes(cohort_text()), severity="warning",
+         phrase="has a space after the delimiter before quoted cells"),
+    Case("unit in a column name", cohort=cohort_text().replace("afp_ng_ml", "afp (ng/mL)", 1),
+         column="afp_ng_ml",
+         phrase="column is missing from the header (found 'afp (ng/mL)': the column name carries a "
+                "unit; rename the column 'afp_ng_ml', with the values in ng/mL as the data dictionary says)"),
+    Case("unit in a column name, in words", cohort=cohort_text().replace("age_years", "Age (years)", 1),
+         column="age_years", phrase="found 'Age (years)': the column name carries a unit"),
+    Case("gzip-compressed file", cohort=_gzipped(cohort_text()), phrase="is gzip-compressed (.gz)"),
+    Case("zip archive holding the CSV", cohort=_zipped("cohort.csv", cohort_text()),
+         phrase="is a zip archive (it contains 'cohort.csv'), not a CSV file: extract the .csv file"),
+    Case("real xlsx workbook", cohort=_zipped("xl/workbook.xml", "<workbook/>"),
+         phrase="is an Excel workbook (.xlsx)"),
+    Case("PDF instead of CSV", ae=b"%PDF-1.7\n...", file="adverse_events.csv", phrase="is a PDF document"),
+    Case("binary file", cohort=bytes(range(1, 32)) * 40, phrase="it is a binary file"),
+    Case("UTF-16 without byte-order mark", cohort=cohort_text().encode("utf-16-le"),
+         phrase="NUL bytes, so it is not a plain-text CSV file (it looks like UTF-16 text without a byte-order mark)"),
+    Case("UTF-8 and Windows-1252 parts pasted together", ae=_ae_mixed_encodings(),
+         file="adverse_events.csv", rows=[4], severity="warning",
+         phrase="mixes two encodings (pasted together from two exports?): UTF-8 in row 2, "
+                "Windows-1252 in row 4; each row was read in its own encoding"),
+    Case("UTF-8 and Windows-1252 within one row", ae=_ae_mixed_within_a_row(),
+         file="adverse_events.csv", rows=[4], phrase="mixes UTF-8 and Windows-1252 encoded characters within the same row"),
+    Case("optional sbrt_end absent", cohort=_cohort_without("sbrt_end"), severity=None),
+    # --- issue 10: identity of patients -------------------------------------------------
+    Case("same patient twice, in another letter case", cohort=_cohort_twice_in_other_case(),
+         column="patient_id", rows=[2, 5],
+         phrase="patient_ids 'SYN-0001' (row 2), 'syn-0001' (row 5) differ only in letter case and "
+                "the rows are otherwise identical: the same patient entered twice"),
+    Case("IDs differing in case with different rows", cohort=_cohort_other_case_different_row(),
+         column="patient_id", rows=[2, 5], severity="warning",
+         phrase="differ only in letter case; they are analysed as different patients"),
+    Case("AE ID in decomposed Unicode (macOS)", cohort=cohort_text({(2, "patient_id"): HEPATO}),
+         ae=ae_text({(2, "patient_id"): HEPATO_NFD}), file="adverse_events.csv", column="patient_id",
+         rows=[2], severity="warning",
+         phrase="e.g. 'Hépato-0001' written with a separate U+0301 COMBINING ACUTE ACCENT); they "
+                "were read as the composed letters (NFC)"),
+    Case("AE ID with a zero-width space", cohort=cohort_text({(2, "patient_id"): HEPATO}),
+         ae=ae_text({(2, "patient_id"): "Hépato-\u200b0001"}), file="adverse_events.csv",
+         column="patient_id", rows=[2],
+         phrase="contains an invisible U+200B ZERO WIDTH SPACE after 'Hépato-'"),
+    Case("cohort ID with a no-break space: the AE file is not blamed",
+         cohort=cohort_text({(2, "patient_id"): "SYN\u00a00001"}), ae=ae_text({(2, "patient_id"): "SYN 0001"}),
+         column="patient_id", rows=[2], phrase="contains an invisible U+00A0 NO-BREAK SPACE after 'SYN'"),
+    Case("leading zeros lost in the AE file", cohort=cohort_text({(2, "patient_id"): "007"}),
+         ae=ae_text({(2, "patient_id"): "7"}), file="adverse_events.csv", column="patient_id",
+         rows=[2], phrase="found '7' (cohort.csv has '007': the leading zeros of one of them were lost"),
+    Case("AE ID in scientific notation", cohort=cohort_text({(2, "patient_id"): "812345678901"}),
+         ae=ae_text({(2, "patient_id"): "8.12346E+11"}), file="adverse_events.csv",
+         column="patient_id", rows=[2],
+         phrase="(cohort.csv has '812345678901': '8.12346E+11' is a long number in scientific notation"),
+    Case("cohort IDs in scientific notation collide",
+         cohort=cohort_text({(2, "patient_id"): "8.12346E+11", (3, "patient_id"): "8.12346E+11"}),
+         ae=ae_text({(2, "patient_id"): "8.12346E+11", (3, "patient_id"): "8.12346E+11",
+                     (4, "patient_id"): "8.12346E+11"}),
+         column="patient_id", rows=[2, 3],
+         phrase="patient_id '8.12346E+11' appears 2 times; each patient must have exactly one row "
+                "(the spreadsheet shows long numeric identifiers in scientific notation"),
 ]
 
 
@@ -673,3 +882,93 @@ def test_input_files_are_not_modified(tmp_path, content):
     check_study(cp, ap)
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (cp, ap)} == before
     assert sorted(tmp_path.iterdir()) == listing_before
+
+
+# ---------------------------------------------------------------------------
+# Issue 10: a repaired file gives exactly the analysis input of the clean file
+# ---------------------------------------------------------------------------
+
+# The clean file: AFP and liver volumes of four digits, written plainly.
+_BIG = {(3, "afp_ng_ml"): "1786", (2, "residual_liver_volume_cc"): "1150",
+        (4, "residual_liver_volume_cc"): "1300"}
+_CLEAN = cohort_text(_BIG)
+
+
+def _as(edits: dict, delimiter: str = ",") -> str:
+    return cohort_text({**_BIG, **edits}, delimiter=delimiter)
+
+
+REPAIRED = {
+    # The first silently wrong file of the issue: ';'-separated, decimal points, thousands commas.
+    "thousands commas in a semicolon file": _as({(3, "afp_ng_ml"): "1,786",
+                                                 (2, "residual_liver_volume_cc"): "1,150",
+                                                 (4, "residual_liver_volume_cc"): "1,300"}, SEMI),
+    "thousands commas in quoted cells": _as({(3, "afp_ng_ml"): "1,786"}),
+    "Swiss apostrophes": _as({(3, "afp_ng_ml"): "1'786", (2, "residual_liver_volume_cc"): "1’150"}),
+    "German decimal commas and thousands dots": _as({
+        (2, "afp_ng_ml"): "15,3", (3, "afp_ng_ml"): "1.786", (2, "months_since_last_treatment"): "7,5",
+        (2, "tumor_diameter_cm"): "3,2", (3, "tumor_diameter_cm"): "5,5", (4, "tumor_diameter_cm"): "2,1"}, SEMI),
+    "day/month/year dates": _as({(2, "sbrt_start"): "02/03/2015", (3, "sbrt_start"): "10/05/2016",
+                                 (4, "sbrt_start"): "09/01/2017", (2, "last_followup"): "30/09/2020"}),
+    "header with a trailing delimiter": _cohort_header_trailing_delimiter(_CLEAN),
+    "space before quoted cells": _space_before_quotes(_CLEAN),
+    "flags written 1.0": _as({(2, "pvtt"): "0.0", (3, "pvtt"): "1.0", (4, "pvtt"): "0.0"}),
+}
+#: Spellings the dictionary accepts as they are (integers and flags alike): no warning.
+ACCEPTED = {"flags written 1.0"}
+
+
+@pytest.mark.parametrize("name", list(REPAIRED))
+def test_repaired_file_gives_the_clean_analysis_input(tmp_path, name):
+    clean_path, variant_path = tmp_path / "clean" / "cohort.csv", tmp_path / "variant" / "cohort.csv"
+    for path, text in ((clean_path, _CLEAN), (variant_path, REPAIRED[name])):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    clean = load_cohort(clean_path)
+    variant = load_cohort(variant_path)
+    assert clean.attrs["warnings"] == []
+    assert bool(variant.attrs["warnings"]) != (name in ACCEPTED), "a repair must be named in a warning"
+    pd.testing.assert_frame_equal(variant.reset_index(drop=True), clean.reset_index(drop=True))
+
+
+def test_thousands_comma_is_not_read_as_a_decimal(tmp_path):
+    """The issue's file: before, AFP '1,786' became 1.786 ng/mL with a routine warning."""
+    cp, ap = write_pair(tmp_path, cohort=REPAIRED["thousands commas in a semicolon file"])
+    cohort = load_study(cp, ap).cohort
+    assert cohort["afp_ng_ml"].tolist() == [15.3, 1786.0, 8.0]
+    assert cohort["residual_liver_volume_cc"].tolist() == [1150.0, 900.0, 1300.0]
+
+
+def test_same_patient_in_another_case_cannot_enter_the_analysis(tmp_path):
+    """The issue's second file: 'SYN-0001' and 'syn-0001', rows otherwise identical."""
+    cp, ap = write_pair(tmp_path, cohort=_cohort_twice_in_other_case())
+    with pytest.raises(DataValidationError) as info:
+        load_study(cp, ap)
+    assert [p.rows for p in info.value.errors] == [[2, 5]]
+
+
+def test_mixed_encodings_keep_the_accents_of_both_parts(tmp_path):
+    cp, ap = write_pair(tmp_path, ae=_ae_mixed_encodings())
+    ae = load_study(cp, ap).adverse_events
+    assert ae["term"].tolist() == ["Fièvre", "Abdominal pain", "Douleur abdominale sévère", "Nausea"]
+
+
+def test_unicode_forms_of_one_id_are_one_patient(tmp_path):
+    cp, ap = write_pair(tmp_path, cohort=cohort_text({(2, "patient_id"): HEPATO_NFD}),
+                        ae=ae_text({(2, "patient_id"): HEPATO}))
+    study = load_study(cp, ap)
+    assert study.cohort.loc[0, "patient_id"] == HEPATO == study.adverse_events.loc[0, "patient_id"]
+    assert unicodedata.is_normalized("NFC", study.cohort.loc[0, "patient_id"])
+
+
+def test_absent_sbrt_end_is_an_empty_column(tmp_path):
+    cp, ap = write_pair(tmp_path, cohort=_cohort_without("sbrt_end"))
+    cohort = load_study(cp, ap).cohort
+    (tmp_path / "full").mkdir()
+    full = load_cohort(write_pair(tmp_path / "full")[0])  # sbrt_end present, every cell empty
+    assert cohort["sbrt_end"].dtype == "datetime64[ns]" and cohort["sbrt_end"].isna().all()
+    pd.testing.assert_frame_equal(cohort, full)
+
+
+def test_only_may_be_absent_columns_may_be_absent():
+    assert [c.name for c in COHORT_COLUMNS + ADVERSE_EVENT_COLUMNS if c.may_be_absent] == ["sbrt_end"]
