@@ -180,13 +180,17 @@ def failure_message(err: BaseException, stem: str, executed: Path) -> str:
     if executed.exists():
         import nbformat
 
-        cells = nbformat.read(executed, as_version=4).cells
+        # papermill puts a marker cell on top of the kept notebook; its error's cell_index counts without it
+        cells = [c for c in nbformat.read(executed, as_version=4).cells
+                 if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
         n_cells = len(cells)
-        if index is not None and 0 <= index < n_cells:
+        if not source and index is not None and 0 <= index < n_cells:
             source = cells[index].source
     label = _cell_label(source)
     where = f"cell {index + 1}" + (f" of {n_cells}" if n_cells else "") if index is not None else "a cell"
-    where += f" (label '{label}')" if label else ""
+    count = getattr(err, "exec_count", None)
+    where += f" (In [{count}])" if count is not None else ""
+    where += f", label '{label}'" if label else ""
     first = _first_code_line(source)
     where += f", which starts `{first}`" if first else ""
     message = _ANSI.sub("", f"{ename}: {evalue}").strip()
