@@ -162,6 +162,14 @@ def _first_code_line(source: str) -> str:
     return lines[0] if lines else ""
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (as the user would type it), else absolute."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def failure_message(err: BaseException, stem: str, executed: Path) -> str:
     """What went wrong in a notebook, in one message.
 
@@ -172,7 +180,7 @@ def failure_message(err: BaseException, stem: str, executed: Path) -> str:
     gives its type and message.
     """
     ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
-    kept = f"The failed notebook, with the full traceback, is kept at {executed}."
+    kept = f"The failed notebook, with the full traceback, is kept at {_shown(executed)}."
     if ename is None:
         return f"{stem} FAILED: {type(err).__name__}: {_ANSI.sub('', str(err)).strip()}\n{kept}"
     index, source = getattr(err, "cell_index", None), getattr(err, "source", "") or ""
@@ -295,7 +303,7 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
                                  progress=f"[{i}/{len(sources)}] {source.stem}:", shown_dir=shown_notebooks)
             except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
                 print(f"[{i}/{len(sources)}] {failure_message(err, source.stem, executed)}", file=sys.stderr)
-                print(f"The previous build in {final} is untouched.", file=sys.stderr)
+                print(f"The previous build in {_shown(final)} is untouched.", file=sys.stderr)
                 return 1
             print(f"[{i}/{len(sources)}] {source.stem} done in {time.time() - t0:.1f} s", flush=True)
     if final.exists():

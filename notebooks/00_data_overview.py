@@ -49,7 +49,20 @@ inputs = input_summary(files,
                        defaults={"cohort": COHORT_CSV, "adverse_events": ADVERSE_EVENTS_CSV})
 write_result(inputs, "input_summary", build_dir)
 write_parameters("00_data_overview", build_dir, data_cutoff=data_cutoff)
-show_df(inputs)
+
+# %% [markdown]
+# ## Input files
+#
+# A run of the pipeline reads each input file once, at its start, into a
+# snapshot (`inputs/` of the build, with `inputs/SHA256SUMS`); every notebook
+# of the run reads that copy, so a file re-exported meanwhile cannot mix two
+# versions in one build. The SHA-256 names the exact bytes analysed.
+
+# %%
+#| label: input-files
+# A supplementary table of the report (its caption is in index.qmd).
+show_df(inputs[["input", "file", "n_rows", "sha256"]].rename(columns={
+    "input": "Input", "file": "File", "n_rows": "Rows", "sha256": "SHA-256"}))
 
 # %% [markdown]
 # ## Data-quality warnings
