@@ -41,14 +41,14 @@ files = {"cohort": input_file("cohort", cohort_csv, build_dir),
 study = load_study(files["cohort"], files["adverse_events"])
 cohort, ae = study.cohort, study.adverse_events
 is_synthetic = cohort["patient_id"].astype(str).str.startswith("SYN-").all()
-print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
-      "SYNTHETIC data" if is_synthetic else "user-supplied data")
 # Which input made this build: file names (not folders) and SHA-256 of the bytes read (the snapshot's).
 inputs = input_summary(files,
                        {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic),
                        defaults={"cohort": COHORT_CSV, "adverse_events": ADVERSE_EVENTS_CSV})
 write_result(inputs, "input_summary", build_dir)
 write_parameters("00_data_overview", build_dir, data_cutoff=data_cutoff)
+print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
+      "SYNTHETIC data" if is_synthetic else "user-supplied data")
 
 # %% [markdown]
 # ## Input files

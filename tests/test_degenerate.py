@@ -113,6 +113,9 @@ def test_pages_name_no_machine_path(runs, case):
         assert ".partial" not in text, page.name
     nb = (out / "report" / "notebooks" / "00_data_overview.html").read_text(encoding="utf-8")
     assert html.escape(os.path.relpath(out, ROOT)) in nb  # the injected build_dir, as given
+    # the report names the bytes analysed: the SHA-256 of both input files (supplementary table "Input files")
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert all(sha in index for sha in run["inputs_before"].values())
 
 
 def test_no_events_in_an_arm_makes_its_hazard_ratio_not_estimable(runs):
