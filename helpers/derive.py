@@ -107,8 +107,85 @@ def _months_between(start: pd.Series, end: pd.Series) -> pd.Series:
     return (end - start).dt.days / DAYS_PER_MONTH
 
 
+#: The event dates the data cut-off applies to, and what the analysis notes call them.
+CUTOFF_EVENTS: dict[str, tuple[str, str]] = {
+    "death_date": ("death", "deaths"),
+    "progression_date": ("progression", "progressions"),
+    "local_progression_date": ("local progression", "local progressions"),
+}
+
+
+def _after(dates: pd.Series, cut: pd.Timestamp) -> pd.Series:
+    return pd.to_datetime(dates) > cut
+
+
+def events_after_cutoff(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFrame:
+    """How many events of ``df`` (raw, before :func:`censor_at_cutoff`) fall after the data cut-off.
+
+    Returns
+    -------
+    DataFrame
+        One row per event date of ``CUTOFF_EVENTS``: ``event`` (e.g.
+        ``"deaths"``), ``date_column``, ``n_after_cutoff`` (patients whose
+        date is later than ``cutoff``) and ``cutoff`` (ISO date).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"death_date": ["2026-01-05", None], "progression_date": [None, "2025-01-01"],
+    ...                    "local_progression_date": [None, None]})
+    >>> events_after_cutoff(df, "2025-09-30")["n_after_cutoff"].tolist()
+    [1, 0, 0]
+    """
+    cut = pd.Timestamp(cutoff)
+    return pd.DataFrame([{"event": plural, "date_column": col, "n_after_cutoff": int(_after(df[col], cut).sum()),
+                          "cutoff": cut.date().isoformat()} for col, (_, plural) in CUTOFF_EVENTS.items()],
+                        columns=["event", "date_column", "n_after_cutoff", "cutoff"])
+
+
+def censor_at_cutoff(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFrame:
+    """The cohort as it was known at the data cut-off: the one place the cut-off is applied.
+
+    An event after ``cutoff`` had not happened by then, so every count, table
+    and comparison must censor it, not only the survival endpoints:
+
+    - ``death_date``, ``progression_date`` and ``local_progression_date``
+      later than the cut-off are emptied (NaT);
+    - a progression after the cut-off also empties ``progression_sites`` and
+      ``subsequent_therapy`` (Table 2 counts progressed patients from the
+      sites); a local progression after the cut-off, with an earlier first
+      progression, removes ``in-field`` from the sites;
+    - ``last_followup`` is at most the cut-off.
+
+    Dates become ``datetime64``; other columns are unchanged. :func:`add_endpoints`
+    calls it, so every consumer of the analysis cohort sees the same data;
+    :func:`events_after_cutoff` counts what it censored.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"last_followup": ["2026-02-01"], "death_date": ["2026-02-01"],
+    ...                    "progression_date": ["2026-01-10"], "local_progression_date": [None],
+    ...                    "progression_sites": ["liver"], "subsequent_therapy": ["single"]})
+    >>> censor_at_cutoff(df, "2025-09-30").iloc[0].tolist()
+    [Timestamp('2025-09-30 00:00:00'), NaT, NaT, NaT, nan, nan]
+    """
+    out = df.copy()
+    cut = pd.Timestamp(cutoff)
+    late = {col: _after(out[col], cut) for col in CUTOFF_EVENTS}
+    for col in CUTOFF_EVENTS:
+        out[col] = pd.to_datetime(out[col]).mask(late[col])
+    detail = [c for c in ("progression_sites", "subsequent_therapy") if c in out.columns]
+    out.loc[late["progression_date"], detail] = np.nan
+    if "progression_sites" in out.columns:
+        late_local = late["local_progression_date"] & ~late["progression_date"] & out["progression_sites"].notna()
+        sites = out.loc[late_local, "progression_sites"].astype(str).str.split(";")
+        out.loc[late_local, "progression_sites"] = [";".join(s for s in v if s != "in-field") or np.nan
+                                                    for v in sites]
+    out["last_followup"] = pd.to_datetime(out["last_followup"]).clip(upper=cut)
+    return out
+
+
 def add_endpoints(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFrame:
-    """Add OS, PFS and LC as (months, event) pairs, from SBRT start.
+    """Censor at the data cut-off (:func:`censor_at_cutoff`), then add OS, PFS and LC as (months, event) pairs.
 
     - OS: death from any cause.
     - PFS: first progression anywhere, or death, whichever first.
@@ -116,13 +193,14 @@ def add_endpoints(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFram
 
     Every endpoint is censored at ``last_followup`` or at the data ``cutoff``,
     whichever is earlier; an event after the cut-off counts as censored at the
-    cut-off. Months are days / 30.4375.
+    cut-off, and so do the event dates, sites and therapy of the returned
+    frame. Months are days / 30.4375.
 
     Adds ``os_months``, ``os_event``, ``pfs_months``, ``pfs_event``,
     ``lc_months``, ``lc_event`` and ``followup_months`` (time to death or to
     censoring: the observed time of OS).
     """
-    out = df.copy()
+    out = censor_at_cutoff(df, cutoff)
     cut = pd.Timestamp(cutoff)
     start = pd.to_datetime(out["sbrt_start"])
     end = pd.to_datetime(out["last_followup"]).clip(upper=cut)

@@ -109,11 +109,33 @@ def cox_notes(cox: pd.DataFrame | None) -> list[dict]:
     return rows
 
 
+def cutoff_notes(cutoff_events: pd.DataFrame | None) -> list[dict]:
+    """How many events of the eligible patients were after the data cut-off (and so censored).
+
+    >>> ev = pd.DataFrame({"event": ["deaths", "progressions", "local progressions"],
+    ...                    "n_after_cutoff": [4, 3, 1], "cutoff": ["2025-09-30"] * 3})
+    >>> cutoff_notes(ev)[0]["note"]  # doctest: +NORMALIZE_WHITESPACE
+    '4 deaths, 3 progressions and 1 local progression of the eligible patients were after the data cut-off
+    (2025-09-30); they are censored at the cut-off in every count, table and comparison.'
+    """
+    if cutoff_events is None:
+        return []
+    late = cutoff_events[cutoff_events["n_after_cutoff"] > 0]
+    if late.empty:
+        return []
+    words = [f"{n} {event if n != 1 else event.removesuffix('s')}"
+             for n, event in zip(late["n_after_cutoff"].astype(int), late["event"])]
+    return [{"step": "data cut-off", "where": "notebook 01",
+             "note": f"{join_words(words)} of the eligible patients were after the data cut-off "
+                     f"({cutoff_events['cutoff'].iloc[0]}); they are censored at the cut-off in every count, "
+                     "table and comparison."}]
+
+
 def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every estimate the analysis could not make as planned, with the reason.
 
-    Reads ``propensity_notes``, ``matching_summary``, ``balance``, ``logrank``
-    and ``cox`` from ``<build>/results`` (those that exist) and returns one
+    Reads ``cutoff_events``, ``propensity_notes``, ``matching_summary``,
+    ``balance``, ``logrank`` and ``cox`` from ``<build>/results`` (those that exist) and returns one
     row per note: ``step``, ``where`` (which table, endpoint or cohort) and
     ``note``. An empty table means everything was estimable.
 
@@ -124,7 +146,8 @@ def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
     >>> logrank_notes(lr)
     [{'step': 'log-rank test', 'where': 'OS, after matching', 'note': 'not computable (no events).'}]
     """
-    rows = (matching_notes(_read("propensity_notes", build), _read("matching_summary", build))
+    rows = (cutoff_notes(_read("cutoff_events", build))
+            + matching_notes(_read("propensity_notes", build), _read("matching_summary", build))
             + balance_notes(_read("balance", build))
             + logrank_notes(_read("logrank", build))
             + cox_notes(_read("cox", build)))

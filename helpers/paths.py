@@ -3,6 +3,19 @@
 The build directory can be moved with the environment variable
 ``HCC_BUILD_DIR`` (the Makefile's ``OUT=``) so that a run on other data never
 overwrites the default build.
+
+While ``helpers.pipeline`` runs the notebooks it sets three more variables,
+which the notebooks' kernels inherit:
+
+- ``HCC_BUILD_AS`` and ``HCC_BUILD_INTO``: the build folder the user named
+  and its staging folder (``<out>.partial``). :func:`build_dir` maps the
+  first to the second, so a notebook given ``build_dir = "build"`` (as the
+  user wrote it, which is what the executed notebook shows) writes into the
+  staging folder, and a failed run leaves the previous build untouched.
+- ``HCC_INPUT_SNAPSHOT``: the run took a snapshot of the input files into
+  ``<build>/inputs/`` (:func:`inputs_dir`); :func:`input_file` then returns
+  the snapshot's copy instead of the file named by the parameter, so every
+  notebook of one run reads the same bytes.
 """
 from __future__ import annotations
 
@@ -19,12 +32,62 @@ ADVERSE_EVENTS_CSV: Path = DATA_DIR / "adverse_events.csv"
 PUBLISHED_CSV: Path = DATA_DIR / "published.csv"
 
 
+#: Environment variables set by ``helpers.pipeline`` for the notebooks it runs (see the module docstring).
+BUILD_AS_ENV = "HCC_BUILD_AS"
+BUILD_INTO_ENV = "HCC_BUILD_INTO"
+INPUT_SNAPSHOT_ENV = "HCC_INPUT_SNAPSHOT"
+
+#: The input files of a run, by role (the parameter that names each: ``cohort_csv``, ``adverse_events_csv``).
+INPUT_ROLES: tuple[str, ...] = ("cohort", "adverse_events")
+
+
+def _absolute(out: str | os.PathLike) -> Path:
+    path = Path(out)
+    return Path(os.path.normpath(path if path.is_absolute() else ROOT / path))
+
+
 def build_dir(out: str | os.PathLike | None = None) -> Path:
-    """The build directory: ``out`` if given, else ``$HCC_BUILD_DIR``, else ``build/``."""
+    """The build directory: ``out`` if given, else ``$HCC_BUILD_DIR``, else ``build/``.
+
+    A relative ``out`` is relative to the project root. During a pipeline run
+    the build folder being made (``$HCC_BUILD_AS``) is its staging folder
+    (``$HCC_BUILD_INTO``).
+    """
     if out is None:
         out = os.environ.get("HCC_BUILD_DIR", ROOT / "build")
-    path = Path(out)
-    return path if path.is_absolute() else ROOT / path
+    path = _absolute(out)
+    final, staging = os.environ.get(BUILD_AS_ENV), os.environ.get(BUILD_INTO_ENV)
+    if final and staging and path == _absolute(final):
+        return Path(staging)
+    return path
+
+
+def inputs_dir(out: str | os.PathLike | None = None) -> Path:
+    """The snapshot of a run's input files: ``inputs/<role>/<file name as given>``, and ``inputs/SHA256SUMS``."""
+    return build_dir(out) / "inputs"
+
+
+def input_file(role: str, given: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """The file a notebook reads for input ``role`` (``"cohort"`` or ``"adverse_events"``).
+
+    In a pipeline run (``$HCC_INPUT_SNAPSHOT`` set) it is the run's snapshot
+    in :func:`inputs_dir`, whatever has happened to ``given`` since; a
+    notebook run on its own (papermill, Jupyter) reads ``given``.
+
+    Raises
+    ------
+    FileNotFoundError
+        In a pipeline run whose build has no snapshot of ``role``.
+    """
+    if role not in INPUT_ROLES:
+        raise ValueError(f"unknown input role {role!r}; expected one of {', '.join(INPUT_ROLES)}")
+    if not os.environ.get(INPUT_SNAPSHOT_ENV):
+        return Path(given)
+    files = sorted((inputs_dir(out) / role).glob("*"))
+    if len(files) != 1:
+        raise FileNotFoundError(f"this pipeline run has no snapshot of the {role} file in {inputs_dir(out) / role}; "
+                                "run the analysis with `make analysis` (helpers.pipeline), which takes it")
+    return files[0]
 
 
 def results_dir(out: str | os.PathLike | None = None) -> Path:

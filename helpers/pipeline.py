@@ -1,28 +1,49 @@
-"""Run the analysis: validate the inputs, then execute the notebooks in order with papermill.
+"""Run the analysis: snapshot and validate the inputs, then execute the notebooks in order with papermill.
 
 ``python -m helpers.pipeline --cohort data/cohort.csv --adverse-events data/adverse_events.csv --out build -p ratio 3``
 
-1. Both input files are validated (``helpers.load``); on any error the list of
-   problems is printed and nothing is written.
+1. **One snapshot per run.** Each input file is read once, copied with its
+   SHA-256 into the staging folder (``<out>.partial/inputs/<role>/<name>``,
+   listed in ``inputs/SHA256SUMS``; :func:`take_snapshot`), and the copy is
+   validated (``helpers.load``). On any error the list of problems is
+   printed, the staging folder is removed and nothing is written. Every
+   notebook reads the snapshot (``helpers.paths.input_file``), so a file
+   re-exported during the run cannot mix two versions in one build; notebook
+   00 hashes the snapshot into ``results/input_summary.csv``.
 2. Each ``notebooks/NN_*.py`` (jupytext percent format) is converted to a
-   notebook and executed by papermill into a staging folder
-   (``<out>.partial/``), with the parameters it declares.
+   notebook and executed by papermill, with the parameters it declares.
+   The parameters show the paths as the user gave them (``build_dir =
+   "build"``); the notebooks write into the staging folder because the
+   pipeline sets ``HCC_BUILD_AS``/``HCC_BUILD_INTO`` (``helpers.paths``),
+   so no executed notebook names a machine path or the staging folder.
 3. Only when every notebook has run does the staging folder replace
-   ``<out>/``; a failed run leaves the previous build untouched and keeps the
-   failed executed notebook (with its error) in the staging folder.
+   ``<out>/``. A failed run leaves the previous build untouched, keeps the
+   failed executed notebook (with its error) in ``<out>.partial/notebooks/``
+   and prints one message: the notebook, the cell (its label or number and
+   first line), the exception's type and message, and the kept notebook's
+   path (:func:`failure_message`).
+
+The data cut-off (``-p data_cutoff``) is applied by the notebooks
+(``helpers.derive.censor_at_cutoff``): events after it are censored in every
+count, table and comparison, and the analysis notes say how many there were.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import hashlib
 import logging
+import os
 import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from helpers.paths import NOTEBOOKS_DIR, ROOT, build_dir
+from helpers.paths import (BUILD_AS_ENV, BUILD_INTO_ENV, INPUT_SNAPSHOT_ENV, NOTEBOOKS_DIR, ROOT, build_dir,
+                           inputs_dir)
 
 NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction")
 
@@ -75,11 +96,139 @@ class _StepPrinter(logging.Handler):
             print(f"{self.prefix} {step}", flush=True)
 
 
-def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object], progress: str = "") -> Path:
+def take_snapshot(inputs: dict[str, str | os.PathLike], out: str | os.PathLike) -> dict[str, tuple[Path, str]]:
+    """Copy each input file, read once, into ``<out>/inputs/<role>/<its name>``; return ``{role: (copy, sha256)}``.
+
+    The bytes are read once, hashed and written, so the copy is exactly what
+    was hashed even if the source is re-exported meanwhile. ``inputs/SHA256SUMS``
+    lists the copies in ``sha256sum`` format. A missing source is left out
+    (validation then reports it by its name).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "c.csv").write_text("a\\n1\\n")
+    >>> copy, sha = take_snapshot({"cohort": d / "c.csv"}, d / "build")["cohort"]
+    >>> copy.relative_to(d).as_posix(), sha[:12]  # sha256sum of the two lines "a", "1"
+    ('build/inputs/cohort/c.csv', '309b0e45a73d')
+    """
+    folder = inputs_dir(out)
+    taken: dict[str, tuple[Path, str]] = {}
+    for role, source in inputs.items():
+        source = Path(source)
+        if not source.is_file():
+            continue
+        data = source.read_bytes()
+        copy = folder / role / source.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(data)
+        taken[role] = (copy, hashlib.sha256(data).hexdigest())
+    if taken:
+        (folder / "SHA256SUMS").write_text("".join(f"{sha}  {copy.relative_to(folder).as_posix()}\n"
+                                                   for copy, sha in taken.values()), encoding="utf-8")
+    return taken
+
+
+@contextlib.contextmanager
+def staging_environment(final: Path, staging: Path) -> Iterator[None]:
+    """While inside: ``helpers.paths.build_dir`` maps ``final`` to ``staging`` and inputs come from the snapshot.
+
+    The variables are set in this process's environment, which the notebook
+    kernels inherit, and restored afterwards.
+    """
+    values = {BUILD_AS_ENV: str(final), BUILD_INTO_ENV: str(staging), INPUT_SNAPSHOT_ENV: "1"}
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _cell_label(source: str) -> str | None:
+    m = re.search(r"^#\| *label: *(\S+)", source, re.M)
+    return m.group(1) if m else None
+
+
+def _first_code_line(source: str) -> str:
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.lstrip().startswith("#|")]
+    return lines[0] if lines else ""
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (as the user would type it), else absolute."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def failure_message(err: BaseException, stem: str, executed: Path) -> str:
+    """What went wrong in a notebook, in one message.
+
+    For a cell error (papermill's ``PapermillExecutionError``): the notebook,
+    the cell (its label if it has one, its number among the notebook's cells,
+    its first line of code), the exception's type and message, and where the
+    failed notebook is kept. Any other error (the kernel died, a timeout)
+    gives its type and message.
+    """
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    kept = f"The failed notebook, with the full traceback, is kept at {_shown(executed)}."
+    if ename is None:
+        return f"{stem} FAILED: {type(err).__name__}: {_ANSI.sub('', str(err)).strip()}\n{kept}"
+    index, source = getattr(err, "cell_index", None), getattr(err, "source", "") or ""
+    n_cells = None
+    if executed.exists():
+        import nbformat
+
+        # papermill puts a marker cell on top of the kept notebook; its error's cell_index counts without it
+        cells = [c for c in nbformat.read(executed, as_version=4).cells
+                 if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+        n_cells = len(cells)
+        if not source and index is not None and 0 <= index < n_cells:
+            source = cells[index].source
+    label = _cell_label(source)
+    where = f"cell {index + 1}" + (f" of {n_cells}" if n_cells else "") if index is not None else "a cell"
+    count = getattr(err, "exec_count", None)
+    where += f" (In [{count}])" if count is not None else ""
+    where += f", label '{label}'" if label else ""
+    first = _first_code_line(source)
+    where += f", which starts `{first}`" if first else ""
+    message = _ANSI.sub("", f"{ename}: {evalue}").strip()
+    return f"{stem} FAILED in {where}:\n  {message}\n{kept}"
+
+
+def _relabel(executed: Path, source: Path, shown_dir: str) -> None:
+    """Record in the executed notebook's metadata the source and output as a reader knows them (no staging path)."""
+    import nbformat
+
+    if not executed.exists():
+        return
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill")
+    if meta is None:
+        return
+    meta["input_path"] = source.relative_to(ROOT).as_posix() if source.is_relative_to(ROOT) else source.name
+    meta["output_path"] = (Path(shown_dir) / executed.name).as_posix()
+    nbformat.write(nb, executed)
+
+
+def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object], progress: str = "",
+                     shown_dir: str | None = None) -> Path:
     """Convert ``source`` to .ipynb and execute it with papermill; return the executed notebook.
 
     With ``progress`` (a prefix such as ``"[3/6] 02_matching:"``), the
-    section headings are printed as the execution reaches them.
+    section headings are printed as the execution reaches them. With
+    ``shown_dir`` (the notebooks folder as the user named the build, e.g.
+    ``"build/notebooks"``), papermill's metadata records that folder and the
+    source's path in the project instead of the staging paths.
     """
     import jupytext
     import papermill
@@ -105,6 +254,8 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
                                    stdout_file=None, stderr_file=None)
     finally:
         unexecuted.unlink(missing_ok=True)
+        if shown_dir is not None:
+            _relabel(executed, source, shown_dir)
         if printer:
             logger.removeHandler(printer)
             logger.level, logger.propagate = saved
@@ -112,35 +263,49 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
 
 
 def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]) -> int:
-    """Validate, then execute every notebook; returns a process exit code."""
+    """Snapshot and validate the inputs, then execute every notebook; returns a process exit code.
+
+    ``cohort``, ``adverse_events`` and ``out`` are passed to the notebooks as
+    given (a relative ``out`` is relative to the project root); they read
+    the snapshot and write into the staging folder (see the module docstring).
+    """
     from helpers.load import DataValidationError, load_study
 
     final = build_dir(out)
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
     print(f"[validate] {cohort} and {adverse_events}", flush=True)
+    snapshot = take_snapshot({"cohort": cohort, "adverse_events": adverse_events}, staging)
+    read = {role: snapshot[role][0] if role in snapshot else given
+            for role, given in (("cohort", cohort), ("adverse_events", adverse_events))}
     try:
-        study = load_study(cohort, adverse_events)
+        study = load_study(read["cohort"], read["adverse_events"])
     except DataValidationError as err:
+        shutil.rmtree(staging, ignore_errors=True)
         print(str(err), file=sys.stderr)
         print(f"Stopped before any notebook ran; nothing was written to {final}.", file=sys.stderr)
         return 1
     print(f"[validate] OK: {len(study.cohort)} patients, {len(study.adverse_events)} adverse events, "
           f"{len(study.warnings)} warnings", flush=True)
-    staging = final.with_name(final.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    parameters = {"cohort_csv": str(Path(cohort).resolve()), "adverse_events_csv": str(Path(adverse_events).resolve()),
-                  "build_dir": str(staging), **overrides}
+    for role, (copy, sha) in snapshot.items():
+        print(f"[snapshot] {role}: {copy.name}, SHA-256 {sha}", flush=True)
+    parameters = {"cohort_csv": str(cohort), "adverse_events_csv": str(adverse_events), "build_dir": str(out),
+                  **overrides}
+    shown_notebooks = (Path(str(out)) / "notebooks").as_posix()
     sources = notebook_sources()
-    for i, source in enumerate(sources, start=1):
-        t0 = time.time()
-        print(f"[{i}/{len(sources)}] {source.stem} ...", flush=True)
-        try:
-            execute_notebook(source, staging / "notebooks", parameters, progress=f"[{i}/{len(sources)}] {source.stem}:")
-        except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
-            print(f"[{i}/{len(sources)}] {source.stem} FAILED: {type(err).__name__}: {str(err).strip()[:2000]}", file=sys.stderr)
-            print(f"The failed notebook is kept at {staging / 'notebooks' / (source.stem + '.ipynb')}; "
-                  f"the previous build in {final} is untouched.", file=sys.stderr)
-            return 1
-        print(f"[{i}/{len(sources)}] {source.stem} done in {time.time() - t0:.1f} s", flush=True)
+    with staging_environment(final, staging):
+        for i, source in enumerate(sources, start=1):
+            t0 = time.time()
+            print(f"[{i}/{len(sources)}] {source.stem} ...", flush=True)
+            executed = staging / "notebooks" / f"{source.stem}.ipynb"
+            try:
+                execute_notebook(source, staging / "notebooks", parameters,
+                                 progress=f"[{i}/{len(sources)}] {source.stem}:", shown_dir=shown_notebooks)
+            except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
+                print(f"[{i}/{len(sources)}] {failure_message(err, source.stem, executed)}", file=sys.stderr)
+                print(f"The previous build in {_shown(final)} is untouched.", file=sys.stderr)
+                return 1
+            print(f"[{i}/{len(sources)}] {source.stem} done in {time.time() - t0:.1f} s", flush=True)
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)

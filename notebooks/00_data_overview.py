@@ -31,22 +31,38 @@ import pandas as pd
 from helpers.display import show_df
 from helpers.load import input_summary, load_study, problems_frame
 from helpers.parameters import write_parameters
-from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, input_file
 from helpers.results import write_result
 from helpers.synthetic_check import compare_to_published
 
-study = load_study(cohort_csv, adverse_events_csv)
+# In a pipeline run: the run's snapshot of the inputs (build_dir/inputs/), the same bytes for every notebook.
+files = {"cohort": input_file("cohort", cohort_csv, build_dir),
+         "adverse_events": input_file("adverse_events", adverse_events_csv, build_dir)}
+study = load_study(files["cohort"], files["adverse_events"])
 cohort, ae = study.cohort, study.adverse_events
 is_synthetic = cohort["patient_id"].astype(str).str.startswith("SYN-").all()
-print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
-      "SYNTHETIC data" if is_synthetic else "user-supplied data")
-# Which input made this build: file names (not folders) and SHA-256 of the bytes read.
-inputs = input_summary({"cohort": cohort_csv, "adverse_events": adverse_events_csv},
+# Which input made this build: file names (not folders) and SHA-256 of the bytes read (the snapshot's).
+inputs = input_summary(files,
                        {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic),
                        defaults={"cohort": COHORT_CSV, "adverse_events": ADVERSE_EVENTS_CSV})
 write_result(inputs, "input_summary", build_dir)
 write_parameters("00_data_overview", build_dir, data_cutoff=data_cutoff)
-show_df(inputs)
+print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
+      "SYNTHETIC data" if is_synthetic else "user-supplied data")
+
+# %% [markdown]
+# ## Input files
+#
+# A run of the pipeline reads each input file once, at its start, into a
+# snapshot (`inputs/` of the build, with `inputs/SHA256SUMS`); every notebook
+# of the run reads that copy, so a file re-exported meanwhile cannot mix two
+# versions in one build. The SHA-256 names the exact bytes analysed.
+
+# %%
+#| label: input-files
+# A supplementary table of the report (its caption is in index.qmd).
+show_df(inputs[["input", "file", "n_rows", "sha256"]].rename(columns={
+    "input": "Input", "file": "File", "n_rows": "Rows", "sha256": "SHA-256"}))
 
 # %% [markdown]
 # ## Data-quality warnings

@@ -34,12 +34,13 @@ import pandas as pd
 
 from helpers.figures import setup_figures, show_figure
 
-from helpers.derive import add_endpoints, add_table1_categories
+from helpers.derive import add_endpoints, add_table1_categories, events_after_cutoff
 from helpers.display import show_df
 from helpers.eligibility import add_eligibility, criteria, flow_table
 from helpers.load import load_study
 from helpers.plots_flow import plot_flow
 from helpers.parameters import write_parameters
+from helpers.paths import input_file
 from helpers.results import write_result
 from helpers.survival import median_followup
 
@@ -48,7 +49,8 @@ setup_figures()
 write_parameters("01_eligibility", build_dir, data_cutoff=data_cutoff, study_start=study_start, study_end=study_end,
                  max_diameter_cm=max_diameter_cm, min_months_since_treatment=min_months_since_treatment,
                  min_residual_liver_cc=min_residual_liver_cc, alpha_beta=alpha_beta)
-study = load_study(cohort_csv, adverse_events_csv)
+study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00
+                   input_file("adverse_events", adverse_events_csv, build_dir))
 screened = study.cohort
 crits = criteria(study_start, study_end, max_diameter_cm, min_months_since_treatment, min_residual_liver_cc)
 screened = add_eligibility(screened, crits)
@@ -79,10 +81,15 @@ show_figure(fig, "flow-diagram", build_dir)
 # α/β = `alpha_beta` Gy; the Table 1 categories use the paper's cut-points and
 # are computed from the raw values. OS, PFS and LC are in months
 # (days / 30.4375) from the first day of SBRT, censored at the last follow-up
-# or at the data cut-off.
+# or at the data cut-off. The cut-off applies to the event dates themselves
+# (`helpers.derive.censor_at_cutoff`): a death or progression after it is
+# censored in every count, table and comparison of the report, and
+# `results/cutoff_events.csv` says how many there were.
 
 # %%
 eligible = screened[screened["eligible"]].reset_index(drop=True)
+late = events_after_cutoff(eligible, cutoff=data_cutoff)
+write_result(late, "cutoff_events", build_dir)
 analysis = add_endpoints(add_table1_categories(eligible, alpha_beta=alpha_beta), cutoff=data_cutoff)
 keep = ["patient_id", "arm", "bed_gy", "child_pugh_class", "platelets_group", "afp_group", "hepatitis_type",
         "age_group", "bed_group", "sex_group", "pvtt_group", "diameter_group", "ecog_group",

@@ -81,7 +81,7 @@ km_rates = pd.concat(rates, ignore_index=True)[["cohort", "endpoint", "arm", "mo
                                                   "ci_upper", "n_at_risk"]]
 logrank = pd.DataFrame(tests)
 write_result(km_rates, "km_rates", build_dir)
-write_result(logrank, "logrank", build_dir)
+_ = write_result(logrank, "logrank", build_dir)  # no output: a file path is not for the page
 
 # %%
 #| label: tbl-km-rates
@@ -137,7 +137,7 @@ for cohort_name, df in cohorts.items():
 cox = pd.concat([t.assign(cohort=c, endpoint=e) for (c, e), t in cox_tables.items()], ignore_index=True)
 cox = cox[["cohort", "endpoint", "model", "variable", "term", "hr", "ci_lower", "ci_upper", "p_value", "note",
            "n", "n_events"]]
-write_result(cox, "cox", build_dir)
+_ = write_result(cox, "cox", build_dir)  # no output: a file path is not for the page
 
 # %%
 #| label: tbl-treatment-hr

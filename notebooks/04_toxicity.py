@@ -29,10 +29,12 @@ import pandas as pd
 
 from helpers.display import show_df
 from helpers.load import load_study
+from helpers.paths import input_file
 from helpers.results import read_result, write_result
 from helpers.toxicity import format_table2, progression_pattern_table, toxicity_table
 
-study = load_study(cohort_csv, adverse_events_csv)
+study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00
+                   input_file("adverse_events", adverse_events_csv, build_dir))
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str}, keep_default_na=False)
 matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str})
 matched_ids = set(matched.loc[matched["matched"] == 1, "patient_id"])

@@ -94,6 +94,31 @@ def no_eligible_combination_patient(cohort: pd.DataFrame, ae: pd.DataFrame):
     return out, ae
 
 
+def late_events(cohort: pd.DataFrame, ae: pd.DataFrame):
+    """An extract pulled after the data cut-off (2025-09-30), as in issue 10: 4 deaths and 3 progressions
+    (one of the irradiated lesion) in 2026 among eligible patients followed up into 2026.
+
+    Censored at the cut-off it is the default cohort: every count, table and
+    comparison must be the same as the clean file's, and the analysis notes
+    must say "4 deaths, 3 progressions and 1 local progression" were after it.
+    Not one of ``CASES``: ``tests/test_pipeline.py`` runs it in an existing run.
+    """
+    from helpers.eligibility import add_eligibility
+    from helpers.load import load_cohort
+
+    typed = add_eligibility(load_cohort(COHORT_CSV))
+    alive = typed[typed["eligible"] & typed["death_date"].isna()]
+    progress = alive[alive["progression_date"].isna() & (alive["arm"] == "SBRT")].index[:3]
+    die = alive[alive["progression_date"].notna()].index[:4]
+    out = cohort.copy()
+    out.loc[progress, ["progression_date", "last_followup", "subsequent_therapy"]] = ["2026-01-15", "2026-03-31",
+                                                                                      "single"]
+    out.loc[progress, "progression_sites"] = ["in-field;liver", "bone", "bone"]
+    out.loc[progress[0], "local_progression_date"] = "2026-01-15"
+    out.loc[die, ["death_date", "last_followup"]] = "2026-02-20"
+    return out, ae
+
+
 @dataclass(frozen=True)
 class DegenerateCase:
     name: str

@@ -36,14 +36,17 @@ def _run_case(case: DegenerateCase, folder: Path) -> dict:
     before = {p: _sha(p) for p in (cohort, ae)}
     out = folder / "build"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    args = [sys.executable, "-m", "helpers.pipeline", "--cohort", str(cohort), "--adverse-events", str(ae),
-            "--out", str(out)]
+    # Paths relative to the project root, as `make report DATA=... OUT=...` gives them: the pages must show
+    # them as given (test_pages_name_no_machine_path).
+    args = [sys.executable, "-m", "helpers.pipeline", "--cohort", os.path.relpath(cohort, ROOT),
+            "--adverse-events", os.path.relpath(ae, ROOT), "--out", os.path.relpath(out, ROOT)]
     for name, value in case.parameters.items():
         args += ["-p", name, repr(value)]
     analysis = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     render = None
     if analysis.returncode == 0:
-        render = subprocess.run([sys.executable, "-m", "helpers.render", "--out", str(out), "--engine", "pip",
+        render = subprocess.run([sys.executable, "-m", "helpers.render", "--out", os.path.relpath(out, ROOT),
+                                 "--engine", "pip",
                                  "--to", "html"], cwd=ROOT, env=env, capture_output=True, text=True)
     return {"out": out, "analysis": analysis, "render": render, "inputs_before": before}
 
@@ -93,6 +96,26 @@ def test_report_shows_no_patient_identifier_or_individual_date(runs, case):
     assert len(pages) >= 6
     for page in pages:
         assert find_private_values(page.read_text(encoding="utf-8"), ids, dates) == [], page.name
+
+
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_pages_name_no_machine_path(runs, case):
+    """Executed notebooks and pip-rendered pages show build_dir as given, no absolute path, no staging folder."""
+    run = runs[case]
+    out = run["out"]
+    absolute = re.compile(rf"(?<![\w./-])({re.escape(str(ROOT))}|{re.escape(str(out))})")
+    pages = [*sorted((out / "notebooks").glob("*.ipynb")), out / "report" / "index.html",
+             *sorted((out / "report" / "notebooks").glob("*.html"))]
+    assert len(pages) >= 13
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not absolute.search(text), (page.name, absolute.search(text).group(0))
+        assert ".partial" not in text, page.name
+    nb = (out / "report" / "notebooks" / "00_data_overview.html").read_text(encoding="utf-8")
+    assert html.escape(os.path.relpath(out, ROOT)) in nb  # the injected build_dir, as given
+    # the report names the bytes analysed: the SHA-256 of both input files (supplementary table "Input files")
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert all(sha in index for sha in run["inputs_before"].values())
 
 
 def test_no_events_in_an_arm_makes_its_hazard_ratio_not_estimable(runs):
