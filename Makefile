@@ -13,6 +13,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock 2>/dev/null | cut 
 DATA ?= data/cohort.csv
 AE ?= data/adverse_events.csv
 OUT ?= build
+# pytest-xdist workers of `make test` (tests that share a build carry an xdist_group mark).
+TEST_WORKERS ?= auto
 # Extra papermill parameters, e.g. PARAMS="-p ratio 3 -p caliper 0.1"
 PARAMS ?=
 
@@ -49,8 +51,8 @@ report: analysis ## Build the report: notebooks, then the manuscript (HTML, PDF,
 	$(PY) -m helpers.render --out $(OUT)
 
 .PHONY: test
-test: $(STAMP) ## Run the test suite
-	$(PY) -m pytest -q
+test: $(STAMP) ## Run the test suite (in parallel: TEST_WORKERS processes, default one per core)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: data
 data: $(STAMP) ## Regenerate the synthetic cohort in data/ (fixed seed; byte-identical)

@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,6 +221,19 @@ def _relabel(executed: Path, source: Path, shown_dir: str) -> None:
     nbformat.write(nb, executed)
 
 
+def _kernel_config(sockets: str):
+    """Configuration for the kernel: talk over Unix sockets in the folder ``sockets``.
+
+    The default TCP transport picks free ports before the kernel binds them, so
+    two runs started at the same moment (two builds, or the test suite's
+    parallel workers) can race for a port and lose the kernel's heartbeat; IPC
+    sockets in a private folder cannot collide.
+    """
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+
+
 def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object], progress: str = "",
                      shown_dir: str | None = None) -> Path:
     """Convert ``source`` to .ipynb and execute it with papermill; return the executed notebook.
@@ -248,12 +262,14 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
         logger.addHandler(printer)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # papermill's own INFO lines (cell outputs) are not for the console
+    sockets = tempfile.mkdtemp(prefix="hcc-kernel-")
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=params, cwd=str(ROOT),
                                    kernel_name="python3", progress_bar=False, log_output=bool(printer),
-                                   stdout_file=None, stderr_file=None)
+                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets))
     finally:
         unexecuted.unlink(missing_ok=True)
+        shutil.rmtree(sockets, ignore_errors=True)
         if shown_dir is not None:
             _relabel(executed, source, shown_dir)
         if printer:

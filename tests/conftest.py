@@ -1,4 +1,5 @@
-"""Shared test options: R cross-checks run only with --run-r (make crosscheck)."""
+"""Shared test options: R cross-checks run only with --run-r (make crosscheck); tests that share a build
+run on one worker of `make test`'s parallel run (pytest-xdist, ``--dist loadgroup``)."""
 from __future__ import annotations
 
 import shutil
@@ -11,7 +12,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="run the cross-checks that call Rscript (survival, MatchIt)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        # The session's default build is made once per worker that needs it: keep its users on one worker.
+        if "default_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("default_build"))
     if config.getoption("--run-r"):
         if shutil.which("Rscript") is None:
             raise pytest.UsageError("--run-r needs Rscript with the survival and MatchIt packages")

@@ -51,13 +51,36 @@ def _run_case(case: DegenerateCase, folder: Path) -> dict:
     return {"out": out, "analysis": analysis, "render": render, "inputs_before": before}
 
 
+class _Runs(dict):
+    """The run of each case, made the first time a test asks for it (``runs[name]``).
+
+    Each case's tests carry the ``xdist_group`` of the case, so that `make test`'s parallel workers
+    (pytest-xdist, ``--dist loadgroup``) run a case once, on one worker, while other cases run on the
+    others. Kernels talk over private Unix sockets (``helpers.pipeline``), so runs at the same time
+    cannot race for TCP ports.
+    """
+
+    def __init__(self, root: Path):
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, name: str) -> dict:
+        case = next(c for c in CASES if c.name == name)
+        self[name] = _run_case(case, self.root / name)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, dict]:
-    """Every case, one after the other: kernels started concurrently can race for the same TCP
-    ports (jupyter_client picks them before the kernel binds), which shows up as heartbeat
-    tracebacks, so the cases are not run in parallel."""
-    root = tmp_path_factory.mktemp("degenerate")
-    return {c.name: _run_case(c, root / c.name) for c in CASES}
+def runs(tmp_path_factory) -> _Runs:
+    return _Runs(tmp_path_factory.mktemp("degenerate"))
+
+
+def _on_case(name: str):
+    """The mark that keeps the tests of one case on one worker."""
+    return pytest.mark.xdist_group(f"degenerate-{name}")
+
+
+EVERY_CASE = [pytest.param(c.name, marks=_on_case(c.name), id=c.name) for c in CASES]
 
 
 def _result(run: dict, name: str) -> pd.DataFrame:
@@ -72,7 +95,7 @@ def _report_text(run: dict) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
 
 
-@pytest.mark.parametrize("case", [c.name for c in CASES])
+@pytest.mark.parametrize("case", EVERY_CASE)
 def test_case_gives_a_report_without_nan(runs, case):
     run = runs[case]
     a = run["analysis"]
@@ -88,7 +111,7 @@ def test_case_gives_a_report_without_nan(runs, case):
         assert _sha(path) == sha, path
 
 
-@pytest.mark.parametrize("case", [c.name for c in CASES])
+@pytest.mark.parametrize("case", EVERY_CASE)
 def test_report_shows_no_patient_identifier_or_individual_date(runs, case):
     run = runs[case]
     ids, dates = private_values(next(iter(run["inputs_before"])))
@@ -98,7 +121,7 @@ def test_report_shows_no_patient_identifier_or_individual_date(runs, case):
         assert find_private_values(page.read_text(encoding="utf-8"), ids, dates) == [], page.name
 
 
-@pytest.mark.parametrize("case", [c.name for c in CASES])
+@pytest.mark.parametrize("case", EVERY_CASE)
 def test_pages_name_no_machine_path(runs, case):
     """Executed notebooks and pip-rendered pages show build_dir as given, no absolute path, no staging folder."""
     run = runs[case]
@@ -118,6 +141,7 @@ def test_pages_name_no_machine_path(runs, case):
     assert all(sha in index for sha in run["inputs_before"].values())
 
 
+@_on_case("no_events_in_combination_arm")
 def test_no_events_in_an_arm_makes_its_hazard_ratio_not_estimable(runs):
     run = runs["no_events_in_combination_arm"]
     hr = _result(run, "treatment_hr")
@@ -132,6 +156,7 @@ def test_no_events_in_an_arm_makes_its_hazard_ratio_not_estimable(runs):
     assert "no estimable treatment effect" in text
 
 
+@_on_case("all_censored")
 def test_all_censored_reports_tests_as_not_computable(runs):
     run = runs["all_censored"]
     lr = _result(run, "logrank")
@@ -144,6 +169,7 @@ def test_all_censored_reports_tests_as_not_computable(runs):
     assert "HR not estimable (no events)" in text
 
 
+@_on_case("single_level_covariates")
 def test_single_level_covariates_are_left_out_with_a_note(runs):
     run = runs["single_level_covariates"]
     notes = _result(run, "propensity_notes")["note"].tolist()
@@ -164,6 +190,7 @@ def test_single_level_covariates_are_left_out_with_a_note(runs):
     assert "is outside the plausible range 18 to 95 years" in text
 
 
+@_on_case("treated_separated_from_controls")
 def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(runs):
     run = runs["treated_separated_from_controls"]
     s = _result(run, "matching_summary").set_index("quantity")["value"]
@@ -181,6 +208,7 @@ def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(ru
     assert "the matched cohort is empty" in text
 
 
+@_on_case("deaths_only_in_child_pugh_b")
 def test_cox_separation_is_reported_as_not_estimable_with_the_reason(runs):
     run = runs["deaths_only_in_child_pugh_b"]
     cox = _result(run, "cox")
@@ -194,6 +222,7 @@ def test_cox_separation_is_reported_as_not_estimable_with_the_reason(runs):
     assert "child_pugh_class[B]: HR tends to infinity" in _report_text(run)
 
 
+@_on_case("tiny_arms")
 def test_tiny_arms_use_fishers_exact_test(runs):
     run = runs["tiny_arms"]
     bal = _result(run, "balance")
@@ -214,6 +243,7 @@ def test_tiny_arms_use_fishers_exact_test(runs):
     assert "did not converge" in _report_text(run)
 
 
+@_on_case("no_eligible_combination_patient")
 def test_one_arm_without_eligible_patients_is_reported_not_matched(runs):
     run = runs["no_eligible_combination_patient"]
     s = _result(run, "matching_summary").set_index("quantity")["value"]
