@@ -40,7 +40,8 @@ FORMATS = ("html", "pdf", "docx")
 # handles them itself or they configure Quarto only).
 _DROP_FOR_PANDOC = NON_DOCUMENT_KEYS | {"author", "authors", "affiliations", "bibliography", "csl",
                                         "crossref", "link-citations", "toc", "number-sections",
-                                        "notebook-links", "notebook-view", "citeproc"}
+                                        "notebook-links", "notebook-view", "citeproc",
+                                        "tbl-cap-location"}
 
 
 @dataclass
