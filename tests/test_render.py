@@ -438,7 +438,7 @@ def test_quarto_renders_the_fixture(project: Path):
 
 
 def test_quarto_renders_a_build_elsewhere_from_a_staged_copy(tmp_path):
-    """`make report OUT=elsewhere` with real Quarto: the sources are copied and build/ points to OUT."""
+    """`make report OUT=elsewhere` with real Quarto: the sources and OUT's notebooks are copied."""
     from helpers.render.quarto import PROJECT_SOURCES, staged_project
 
     out = tmp_path / "elsewhere"

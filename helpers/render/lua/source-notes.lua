@@ -158,6 +158,11 @@ local function process(blocks, found)
       if src then
         block = raster_images(block, src)
       end
+      -- the absolute notebook path would reach the HTML as data-notebook
+      -- (a machine path); the note above replaces Quarto's notebook links
+      block.attributes["notebook"] = nil
+      block.attributes["notebook-title"] = nil
+      block.attributes["notebook-cellId"] = nil
       out:insert(block)
       if src and found then
         table.insert(found, src)
