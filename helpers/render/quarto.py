@@ -9,13 +9,15 @@ render succeeded and wrote every requested output does that folder replace
 * a failed render leaves the previous ``<out>/report`` byte-identical, and
   the error says why and where Quarto's working copy is;
 * Quarto's intermediates (``index.typ``, ``site_libs/``, ``.quarto/``,
-  ``*.quarto_ipynb``, ``*_files/`` beside the notebooks, its ``.gitignore``)
-  are written in ``<out>/.quarto-project`` only, never in the checkout nor in
-  ``<out>/notebooks``; the copy is removed after a successful render.
+  ``*.quarto_ipynb``, ``*_files/`` beside the notebooks) are written in
+  ``<out>/.quarto-project`` only, never in the checkout nor in
+  ``<out>/notebooks``; the copy has a ``.gitignore`` with what Quarto would
+  add, and is removed after a successful render.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +29,8 @@ from .errors import RenderError
 
 # What the manuscript needs from the checkout (relative to the project):
 # the project file, the article, the bibliography and CSL (docs/), and the
-# Lua filter _quarto.yml names.
+# Lua filter _quarto.yml names. staged_project stages all of the checkout's
+# top-level files and folders, so that files the article shows are found.
 PROJECT_SOURCES = ("_quarto.yml", "index.qmd", "references.bib", "docs", "helpers/render/lua")
 STAGE_NAME = ".quarto-project"
 STAGE_OUTPUT = "_report"  # Quarto's --output-dir, inside the staged copy
@@ -53,7 +56,7 @@ def quarto_version(exe: str) -> str:
 
 
 def staged_project(project_dir: Path, out_dir: Path) -> Path:
-    """A fresh copy of the manuscript's sources in ``<out>/.quarto-project``.
+    """A fresh copy of the manuscript project in ``<out>/.quarto-project``.
 
     Parameters
     ----------
@@ -66,22 +69,38 @@ def staged_project(project_dir: Path, out_dir: Path) -> Path:
     Returns
     -------
     Path
-        The staged project. Its ``build/notebooks/`` holds copies of
+        The staged project: copies of the checkout's top-level files
+        (``_quarto.yml``, ``index.qmd``, ``references.bib``, ...), links to its
+        folders (``docs/``, ``helpers/``, and any folder of files the article
+        shows), read only, and ``build/notebooks/`` with copies of
         ``<out>/notebooks/*.ipynb`` (the paths the article embeds), so that
         Quarto writes its notebook intermediates beside the copies, not in
-        ``<out>/notebooks``; Quarto refuses a symlinked ``build``.
+        ``<out>/notebooks`` (Quarto refuses a linked ``build``). Hidden
+        folders, ``build/``, ``_manuscript/`` and any folder holding ``out_dir``
+        are left out.
+
+    Raises
+    ------
+    RenderError
+        A file of :data:`PROJECT_SOURCES` is missing from the checkout.
     """
+    missing = [name for name in PROJECT_SOURCES[:2] if not (project_dir / name).exists()]
+    if missing:
+        raise RenderError(f"{project_dir} has no {', '.join(missing)}: not a manuscript project")
     stage = out_dir / STAGE_NAME
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
-    for name in PROJECT_SOURCES:
-        src = project_dir / name
-        dst = stage / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dst)
+    out_resolved = out_dir.resolve()
+    for entry in sorted(project_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name in ("build", "_manuscript", "__pycache__"):
+            continue
+        if entry.is_dir():
+            target = entry.resolve()
+            if out_resolved == target or target in out_resolved.parents:
+                continue
+            (stage / entry.name).symlink_to(target, target_is_directory=True)
+        elif entry.is_file():
+            shutil.copy2(entry, stage / entry.name)
     (stage / ".gitignore").write_text("\n".join(QUARTO_GITIGNORE) + "\n", encoding="utf-8")
     notebooks = stage / "build" / "notebooks"
     notebooks.mkdir(parents=True)
@@ -118,13 +137,21 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Callable[[str], No
 
 
 def _why(tail: list[str]) -> str:
-    """Quarto's error lines (ANSI colours removed), else its last lines."""
-    import re  # noqa: PLC0415
+    """Quarto's error lines (ANSI colours removed), then its last lines.
 
+    >>> print(_why(["[1/2] a.ipynb", "File figs/x.png not found in resource path",
+    ...             "\x1b[33mWARN: Error encountered when rendering files\x1b[39m"]))
+        File figs/x.png not found in resource path
+        WARN: Error encountered when rendering files
+        [1/2] a.ipynb
+    """
     clean = [re.sub(r"\x1b\[[0-9;]*m", "", ln).rstrip() for ln in tail]
-    errors = [ln for ln in clean if "ERROR" in ln or "Error" in ln]
-    lines = errors or [ln for ln in clean if ln.strip()][-8:]
-    return "\n".join("    " + ln for ln in lines[:12])
+    clean = [ln for ln in clean if ln.strip() and "Kernel is running over TCP" not in ln]
+    wanted = [ln for ln in clean if re.search(r"ERROR|Error|error:|not found|failed|does not exist", ln)]
+    for ln in clean[-4:]:
+        if ln not in wanted:
+            wanted.append(ln)
+    return "\n".join("    " + ln for ln in wanted[:16])
 
 
 def render_quarto(project_dir: Path, out_dir: Path, *, formats: tuple[str, ...] | None = None,
