@@ -264,11 +264,15 @@ def _rendered_texts(report: Path, pages: list[Path]) -> dict[str, str]:
     return {str(p.relative_to(report)): p.read_text(encoding="utf-8") for p in pages}
 
 
-def test_no_machine_path_in_the_article(built, report, pdf_pages, docx):
+def test_no_machine_path_in_the_article(built, report, pdf_pages):
     clone = str(built["clone"])
     texts = _rendered_texts(report, [report / "index.html"])
     texts["index.pdf"] = " ".join(pdf_pages)
-    texts["index.docx"] = docx["text"]
+    texts["index.pdf (bytes)"] = (report / "index.pdf").read_bytes().decode("latin-1")
+    with zipfile.ZipFile(report / "index.docx") as z:  # document, properties, relations
+        for part in z.namelist():
+            if part.endswith((".xml", ".rels")):
+                texts[f"index.docx:{part}"] = z.read(part).decode("utf-8")
     for name, text in texts.items():
         for bad in (clone, ".partial", ".quarto-project"):
             assert bad not in text, (name, bad)
