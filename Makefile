@@ -70,5 +70,5 @@ lock: ## Re-pin requirements.lock from requirements.txt (needs the network)
 	rm -rf .venv-lock
 
 .PHONY: clean
-clean: ## Remove build output (keeps .venv)
-	rm -rf build _manuscript .quarto
+clean: ## Remove build output and what a hand-run `quarto render` leaves (keeps .venv)
+	rm -rf build _manuscript .quarto site_libs index_files index.typ index.html index.pdf index.docx

@@ -322,6 +322,10 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
                 print(f"The previous build in {_shown(final)} is untouched.", file=sys.stderr)
                 return 1
             print(f"[{i}/{len(sources)}] {source.stem} done in {time.time() - t0:.1f} s", flush=True)
+    if (final / "report").is_dir():
+        # The last good report stays until a render of the new build replaces it (helpers.render swaps
+        # OUT/report only on success), so a failing `make report` never leaves the user without one.
+        (final / "report").rename(staging / "report")
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)

@@ -419,6 +419,21 @@ def test_broken_sources_fail_loudly(project: Path, change, message):
 
 
 @pytest.mark.slow
+def test_a_failed_render_keeps_the_previous_report(project: Path):
+    """The pip-only renderer writes <out>/.report.partial and swaps it in only on success."""
+    _render(project, formats=("html",))
+    report = project / "build" / "report"
+    before = {p.relative_to(report): p.read_bytes() for p in report.rglob("*") if p.is_file()}
+    assert Path("index.html") in before and Path("notebooks/03_survival.html") in before
+    qmd = project / "index.qmd"
+    qmd.write_text(qmd.read_text().replace("(@fig-km)", "(@fig-missing)"))
+    with pytest.raises(RenderError, match=r"@fig-missing(.|\n)*the previous report in .* is unchanged"):
+        _render(project, formats=("html",))
+    assert {p.relative_to(report): p.read_bytes() for p in report.rglob("*") if p.is_file()} == before
+    assert not (project / "build" / ".report.old").exists()
+
+
+@pytest.mark.slow
 def test_out_dir_other_than_build(project: Path, tmp_path: Path):
     """--out elsewhere: embeds and results are read from there."""
     other = tmp_path / "other-build"
@@ -438,7 +453,7 @@ def test_quarto_renders_the_fixture(project: Path):
 
 
 def test_quarto_renders_a_build_elsewhere_from_a_staged_copy(tmp_path):
-    """`make report OUT=elsewhere` with real Quarto: the sources are copied and build/ points to OUT."""
+    """`make report OUT=elsewhere` with real Quarto: the sources and OUT's notebooks are copied."""
     from helpers.render.quarto import PROJECT_SOURCES, staged_project
 
     out = tmp_path / "elsewhere"

@@ -13,8 +13,12 @@ or from Python::
 Two renderers, one set of sources (``_quarto.yml``, ``index.qmd``,
 ``references.bib``, ``docs/vancouver-superscript.csl``):
 
-* **quarto** — if ``quarto`` is on PATH (``--engine auto``, the default) the
-  project is rendered with ``quarto render`` into ``<out>/report``.
+* **quarto** — if ``quarto`` is on PATH (``--engine auto``, the default) a
+  staged copy of the project (``<out>/.quarto-project``, see :mod:`.quarto`)
+  is rendered with ``quarto render``; its output replaces ``<out>/report``
+  only when the render succeeded. Quarto's inputs are ``index.qmd`` and the
+  executed ``build/notebooks/*.ipynb`` (``project: render:``); the "Source"
+  lines and DOCX PNG images come from ``helpers/render/lua/source-notes.lua``.
 * **pip-only** — otherwise Pandoc 3 (``pypandoc-binary``) and Typst (``typst``
   package) render ``<out>/report/index.html`` (standalone, resources embedded,
   nothing loaded from the network), ``index.pdf`` and ``index.docx``, plus

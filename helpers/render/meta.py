@@ -24,7 +24,7 @@ from .errors import RenderError
 # document (Quarto's project schema: project, manuscript, website, book; plus
 # format/execute which the renderer reads separately).
 NON_DOCUMENT_KEYS = {"project", "manuscript", "website", "book", "format", "execute",
-                     "profile", "engine", "jupyter"}
+                     "profile", "engine", "jupyter", "filters"}
 
 
 @dataclass

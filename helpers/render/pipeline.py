@@ -32,6 +32,7 @@ from .errors import RenderError
 from .meta import (NON_DOCUMENT_KEYS, author_marks, deep_merge, load_project,
                    normalize_authors, split_front_matter)
 from .qmd import Executor, Preprocessor, check_front_matter_inline_code
+from .quarto import replace_report
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("html", "pdf", "docx")
@@ -40,7 +41,8 @@ FORMATS = ("html", "pdf", "docx")
 # handles them itself or they configure Quarto only).
 _DROP_FOR_PANDOC = NON_DOCUMENT_KEYS | {"author", "authors", "affiliations", "bibliography", "csl",
                                         "crossref", "link-citations", "toc", "number-sections",
-                                        "notebook-links", "notebook-view", "citeproc"}
+                                        "notebook-links", "notebook-view", "citeproc",
+                                        "tbl-cap-location"}
 
 
 @dataclass
@@ -110,6 +112,31 @@ class PipRenderer:
 
     # ------------------------------------------------------------------
     def render(self) -> RenderResult:
+        """Render into ``<out>/.report.partial``, which replaces ``<out>/report`` on success.
+
+        A failed render leaves the previous ``<out>/report`` as it was; the
+        error says so, and the partial output stays for inspection.
+        """
+        final = self.report
+        self.report = self.out / ".report.partial"
+        try:
+            result = self._render()
+        except RenderError as exc:
+            kept = (f"the previous report in {final} is unchanged" if final.exists()
+                    else f"no report was written to {final}")
+            raise RenderError(f"{exc}\n  ({kept}; the partial output is in {self.report})") from exc
+        finally:
+            staged, self.report = self.report, final
+        replace_report(staged, final)
+        result.outputs = {f: final / p.relative_to(staged) for f, p in result.outputs.items()}
+        result.notebook_pages = [final / p.relative_to(staged) for p in result.notebook_pages]
+        return result
+
+    def _wrote(self, path: Path) -> None:
+        """Log an output under the name it has once the report is in place."""
+        self.log(f"  wrote {self.out / 'report' / path.relative_to(self.report)}")
+
+    def _render(self) -> RenderResult:
         if not self.article.exists():
             raise RenderError(f"article {self.article} not found")
         if self.article.suffix != ".qmd":
@@ -284,13 +311,13 @@ class PipRenderer:
         if opts.get("toc", True):
             args += ["--toc", f"--toc-depth={int(opts.get('toc-depth', 2))}"]
         self._pandoc_write(doc, "html", args, "index.html")
-        self.log(f"  wrote {out}")
+        self._wrote(out)
         return out
 
     def _write_docx(self, doc: pa.Node, meta: dict[str, Any]) -> Path:
         out = self.report / "index.docx"
         self._pandoc_write(doc, "docx", ["-t", "docx", "-o", str(out)], "index.docx")
-        self.log(f"  wrote {out}")
+        self._wrote(out)
         return out
 
     def _write_pdf(self, doc: pa.Node, meta: dict[str, Any]) -> Path:
@@ -314,7 +341,7 @@ class PipRenderer:
             raise RenderError(f"typst could not compile {typ}: {exc} {getattr(exc, 'hints', '')}") from exc
         for w in warnings:
             self.log(f"  typst warning: {w.message}")
-        self.log(f"  wrote {out}")
+        self._wrote(out)
         return out
 
     # ------------------------------------------------------------------
@@ -401,7 +428,7 @@ class PipRenderer:
             if missing:
                 raise RenderError(f"notebook page {page.name}: no anchor for cell(s) {missing}")
             pages.append(page)
-            self.log(f"  wrote {page}")
+            self._wrote(page)
         return pages
 
     def _check_html(self, path: Path) -> None:
