@@ -2,6 +2,7 @@
 run on one worker of `make test`'s parallel run (pytest-xdist, ``--dist loadgroup``)."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -35,5 +36,6 @@ def default_build(tmp_path_factory):
     from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
 
     out = tmp_path_factory.mktemp("run") / "build"
-    assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), {}) == 0
+    # the inputs named relative to the working directory, as `make report` names them (data/cohort.csv)
+    assert pipeline.run(os.path.relpath(COHORT_CSV), os.path.relpath(ADVERSE_EVENTS_CSV), str(out), {}) == 0
     return out

@@ -177,7 +177,7 @@ def docx(report: Path) -> dict:
 
 def test_the_article_is_what_the_tests_expect():
     """The lists parsed from index.qmd (guards the regular expressions)."""
-    assert len(EMBEDS) == 19 and len(FLOATS) == 19
+    assert len(EMBEDS) == 20 and len(FLOATS) == 20
     assert len(IMAGE_EMBEDS) == 10
     assert {"tbl-baseline", "fig-km", "suppfig-love-plot", "supptbl-analysis-notes"} <= XREFS
     assert {"bray2024", "wu2026"} <= CITATIONS
@@ -214,7 +214,7 @@ def test_html_has_every_float_xref_citation_and_source_line(html, report):
 
 def test_html_table_captions_on_top(html):
     tables = [f for f in FLOATS if f.startswith(("tbl-", "supptbl-"))]
-    assert len(tables) == 9
+    assert len(tables) == 10
     for ident in tables:
         first = html.find(id=ident).find("figure").find(recursive=False)
         assert first.name == "figcaption" and "quarto-float-caption-top" in first["class"], ident
@@ -226,8 +226,8 @@ def test_pdf_has_every_float_xref_citation_and_source_line(pdf_pages):
     n_fig = sum(f.startswith("fig-") for f in FLOATS)
     n_tbl = sum(f.startswith("tbl-") for f in FLOATS)
     for label in ([f"Figure {i}:" for i in range(1, n_fig + 1)] + [f"Table {i}:" for i in range(1, n_tbl + 1)]
-                  + ["Supplementary Figure 1:", "Supplementary Figure 2:",
-                     "Supplementary Table 1:", "Supplementary Table 2:"]):
+                  + [f"Supplementary Figure {i}:" for i in range(1, sum(f.startswith("suppfig-") for f in FLOATS) + 1)]
+                  + [f"Supplementary Table {i}:" for i in range(1, sum(f.startswith("supptbl-") for f in FLOATS) + 1)]):
         assert label in text, label
     assert text.count("Source: notebook") == len(EMBEDS)
     for stem, label in EMBEDS:
@@ -245,7 +245,7 @@ def test_pdf_table_captions_on_top_and_table_1_breaks_across_pages(html, pdf_pag
     # FLOATS and EMBEDS are in the same order (the supplementary divs wrap the last embeds)
     tables = [(f, stem, label) for f, (stem, label) in zip(FLOATS, EMBEDS)
               if f.startswith(("tbl-", "supptbl-"))]
-    assert len(tables) == 9
+    assert len(tables) == 10
     for ident, stem, label in tables:
         caption = _alnum(html.find(id=ident).find("figcaption").get_text(" "))
         source = _alnum(_source_line(stem, label))

@@ -73,3 +73,22 @@ def test_report_shows_aggregates_only(report):
     # and the check itself finds them when they are there
     some_id, some_date = sorted(ids)[0], sorted(dates)[0]
     assert find_private_values(f"row {some_id} on {some_date}", ids, dates) == sorted([some_id, some_date])
+
+
+@pytest.mark.slow
+def test_no_rendered_file_names_a_machine_path(report):
+    """No absolute path of the checkout in any rendered file, nor in any part of the DOCX (pandoc's
+    citeproc once left the bibliography's and the style's paths in docProps/custom.xml). The build
+    folder itself is named as the test gave it (absolute), as a user's OUT would be."""
+    import zipfile
+
+    paths = re.compile(re.escape(str(ROOT)))
+    pages = [report / "index.html", *sorted((report / "notebooks").glob("*.html"))]
+    for page in pages:
+        assert not paths.search(page.read_text(encoding="utf-8")), page.name
+    with zipfile.ZipFile(report / "index.docx") as docx:
+        for part in docx.namelist():
+            found = paths.search(docx.read(part).decode("utf-8", "replace"))
+            assert not found, (part, found and found.group(0))
+    pdf_text = " ".join(p.extract_text() for p in PdfReader(report / "index.pdf").pages)
+    assert not paths.search(pdf_text)

@@ -282,7 +282,12 @@ class PipRenderer:
         problems = [ln for ln in err.splitlines() if "WARNING" in ln or "Citeproc" in ln]
         if problems:
             raise RenderError("citeproc reported:\n" + "\n".join(problems))
-        return json.loads(out)
+        cited = json.loads(out)
+        # citeproc records its --bibliography/--csl paths in the metadata, and the DOCX writer would
+        # keep them as document properties: machine paths in the report. They are done with here.
+        for key in ("bibliography", "csl"):
+            cited.get("meta", {}).pop(key, None)
+        return cited
 
     # ------------------------------------------------------------------
     def _pandoc_write(self, doc: pa.Node, target: str, args: list[str], name: str) -> str:
