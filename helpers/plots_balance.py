@@ -13,9 +13,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-ARMS: tuple[str, str] = ("SBRT", "SBRT+TACE")
+from helpers.schema import ARMS, CONTROL_ARM, TREATED_ARM
+
 #: One colour per arm, kept the same in every figure of the report.
-ARM_COLOURS: dict[str, str] = {"SBRT": "#1f77b4", "SBRT+TACE": "#d62728"}
+ARM_COLOURS: dict[str, str] = {CONTROL_ARM: "#1f77b4", TREATED_ARM: "#d62728"}
 SMD_THRESHOLD: float = 0.1
 
 
