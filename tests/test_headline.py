@@ -1,11 +1,12 @@
 """The headline results of the default report, pinned to the values R gives on the same cohort.
 
 The project's values are computed here from the committed data the way
-notebooks 01-03 do (eligibility, derivation, propensity matching, then
-log-rank, Cox and Kaplan-Meier), with the notebooks' declared default
-parameters, without running papermill. The reference values were produced
-once with R 4.2.2 / survival 3.5-3 by ``tests/r/headline_reference.R`` on the
-pipeline's own cohorts::
+notebooks 01-03 do (eligibility, derivation, propensity matching: the
+``default_cohorts`` fixture of ``conftest.py``; then log-rank, Cox and
+Kaplan-Meier), with the notebooks' declared default parameters, without
+running papermill. The reference values were produced once with R 4.2.2 /
+survival 3.5-3 by ``tests/r/headline_reference.R`` on the pipeline's own
+cohorts::
 
     make analysis && Rscript tests/r/headline_reference.R build/results
 
@@ -18,16 +19,9 @@ indicator, and ``arm`` a factor with levels ``c("SBRT", "SBRT+TACE")``.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from helpers.derive import add_endpoints, add_table1_categories
-from helpers.eligibility import add_eligibility, criteria
-from helpers.load import load_study
-from helpers.matching import propensity_match
-from helpers.parameters import notebook_parameters
-from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
-from helpers.schema import ARMS, CONTROL_ARM, TREATED_ARM
+from helpers.schema import ARMS, TREATED_ARM
 from helpers.survival import km_rates_at, logrank_test, univariate_then_multivariate_cox
 
 RTOL = 1e-6
@@ -98,44 +92,27 @@ R_KM = {
 }
 
 
-@pytest.fixture(scope="module")
-def cohorts() -> dict[str, pd.DataFrame]:
-    """The analysis cohort before and after matching, as notebooks 01 and 02 make it (default parameters)."""
-    p = {q.name: q.default for q in notebook_parameters()}
-    study = load_study(COHORT_CSV, ADVERSE_EVENTS_CSV)
-    crits = criteria(p["study_start"], p["study_end"], p["max_diameter_cm"], p["min_months_since_treatment"],
-                     p["min_residual_liver_cc"])
-    screened = add_eligibility(study.cohort, crits)
-    eligible = screened[screened["eligible"]].reset_index(drop=True)
-    analysis = add_endpoints(add_table1_categories(eligible, alpha_beta=p["alpha_beta"]), cutoff=p["data_cutoff"])
-    match = propensity_match(analysis, p["covariates"], treated_arm=TREATED_ARM, control_arm=CONTROL_ARM,
-                             ratio=p["ratio"], caliper_sd=p["caliper_sd"])
-    m = match.matched_cohort
-    in_matched = analysis["patient_id"].isin(m.loc[m["matched"] == 1, "patient_id"])
-    return {"before": analysis, "after": analysis[in_matched].reset_index(drop=True)}
-
-
 def close(actual, expected) -> None:
     np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=RTOL, atol=0)
 
 
-def test_the_default_cohort_has_the_papers_sizes(cohorts):
+def test_the_default_cohort_has_the_papers_sizes(default_cohorts):
     """152 eligible (109 SBRT, 43 SBRT+TACE); 104 matched (68 and 36), as in the paper and in R's n."""
-    assert [int((cohorts[c]["arm"] == a).sum()) for c in ("before", "after") for a in ARMS] == [109, 43, 68, 36]
+    assert [int((default_cohorts[c]["arm"] == a).sum()) for c in ("before", "after") for a in ARMS] == [109, 43, 68, 36]
 
 
 @pytest.mark.parametrize("cohort, endpoint", list(R_LOGRANK))
-def test_logrank_matches_r(cohorts, cohort, endpoint):
-    d = cohorts[cohort]
+def test_logrank_matches_r(default_cohorts, cohort, endpoint):
+    d = default_cohorts[cohort]
     tcol, ecol = ENDPOINTS[endpoint]
     lr = logrank_test(d[tcol], d[ecol], d["arm"], group_order=list(ARMS))
     close([lr.chi2, lr.p_value], R_LOGRANK[cohort, endpoint])
 
 
 @pytest.mark.parametrize("cohort, endpoint", list(R_COX))
-def test_treatment_hazard_ratio_matches_r(cohorts, cohort, endpoint):
+def test_treatment_hazard_ratio_matches_r(default_cohorts, cohort, endpoint):
     """The treatment HR the report quotes: notebook 03's univariate Cox model of the arm."""
-    d = cohorts[cohort]
+    d = default_cohorts[cohort]
     tcol, ecol = ENDPOINTS[endpoint]
     tab = univariate_then_multivariate_cox(d, tcol, ecol, [], levels={"arm": list(ARMS)}, forced=("arm",))
     row = tab[(tab["model"] == "univariate") & (tab["variable"] == "arm")].iloc[0]
@@ -146,8 +123,8 @@ def test_treatment_hazard_ratio_matches_r(cohorts, cohort, endpoint):
 
 
 @pytest.mark.parametrize("cohort, endpoint, arm", list(R_KM))
-def test_kaplan_meier_rates_match_r(cohorts, cohort, endpoint, arm):
-    d = cohorts[cohort]
+def test_kaplan_meier_rates_match_r(default_cohorts, cohort, endpoint, arm):
+    d = default_cohorts[cohort]
     tcol, ecol = ENDPOINTS[endpoint]
     g = d[d["arm"] == arm]
     rates = km_rates_at(g[tcol], g[ecol], [12, 36, 60], conf_type="log-log", extend=True)
