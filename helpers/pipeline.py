@@ -125,6 +125,12 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
         return 1
     print(f"[validate] OK: {len(study.cohort)} patients, {len(study.adverse_events)} adverse events, "
           f"{len(study.warnings)} warnings", flush=True)
+    from helpers.parameters import notebook_parameters
+
+    unknown = sorted(set(overrides) - {p.name for p in notebook_parameters()})
+    if unknown:
+        print(f"[parameters] ignored: no notebook declares {', '.join(map(repr, unknown))} "
+              "(the README's Parameters table lists those that exist)", file=sys.stderr, flush=True)
     staging = final.with_name(final.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     parameters = {"cohort_csv": str(Path(cohort).resolve()), "adverse_events_csv": str(Path(adverse_events).resolve()),

@@ -135,7 +135,7 @@ def test_failed_run_keeps_the_previous_build_and_the_failed_notebook(build, tmp_
 
 
 @pytest.mark.slow
-def test_parameter_overrides_reach_every_notebook_and_are_recorded(tmp_path):
+def test_parameter_overrides_reach_every_notebook_and_are_recorded(tmp_path, capsys):
     """`make analysis PARAMS="-p ratio 1 -p time_points_months [24]"`: the run does what was asked and says so."""
     from helpers.parameters import read_parameters
 
@@ -144,6 +144,7 @@ def test_parameter_overrides_reach_every_notebook_and_are_recorded(tmp_path):
                  "time_points_months": pipeline.parse_parameter("time_points_months", "[24]"),
                  "not_a_parameter": 5}  # ignored: no notebook declares it
     assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(out), overrides) == 0
+    assert "[parameters] ignored: no notebook declares 'not_a_parameter'" in capsys.readouterr().err
     m = pd.read_csv(out / "results" / "matched_cohort.csv")
     sets = m[m["matched"] == 1].groupby("match_id")["arm"].agg(lambda a: (a == "SBRT").sum())
     assert set(sets) == {1}
