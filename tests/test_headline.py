@@ -132,3 +132,30 @@ def test_kaplan_meier_rates_match_r(default_cohorts, cohort, endpoint, arm):
     close(rates["months"], expected[:, 0])
     close(rates[["survival", "ci_lower", "ci_upper"]], expected[:, 1:4])
     assert rates["n_at_risk"].tolist() == expected[:, 4].astype(int).tolist()
+
+
+@pytest.mark.r_crosscheck
+def test_r_script_reproduces_the_quoted_values(default_cohorts, tmp_path):
+    """Rscript tests/r/headline_reference.R on these cohorts prints the values above (run with --run-r)."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    before, after = default_cohorts["before"], default_cohorts["after"]
+    columns = ["patient_id", "arm"] + [c for pair in ENDPOINTS.values() for c in pair]
+    before[columns].to_csv(tmp_path / "analysis_cohort.csv", index=False, float_format="%.17g")
+    before.assign(matched=before["patient_id"].isin(after["patient_id"]).astype(int))[
+        ["patient_id", "matched"]].to_csv(tmp_path / "matched_cohort.csv", index=False)
+    script = Path(__file__).parent / "r" / "headline_reference.R"
+    out = subprocess.run(["Rscript", str(script), str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    printed: dict[tuple[str, ...], list[float]] = {}
+    for line in out.splitlines():
+        key, values = line.split(":")
+        printed[tuple(key.split())] = [float(v) for v in values.split()[1::2]]
+    for (cohort, endpoint), expected in R_LOGRANK.items():
+        close(printed["logrank", cohort, endpoint], expected)
+    for (cohort, endpoint), expected in R_COX.items():
+        close(printed["cox", cohort, endpoint], expected)
+    for (cohort, endpoint, arm), rows in R_KM.items():
+        for months, *expected in rows:
+            close(printed["km", cohort, endpoint, arm, str(months)], expected)
