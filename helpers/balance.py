@@ -27,6 +27,7 @@ from scipy import stats
 from scipy.special import gammaln
 
 from helpers.derive import TABLE1_VARIABLES, Table1Variable
+from helpers.schema import CONTROL_ARM, TREATED_ARM
 
 #: Test names returned by :func:`table1_p_value` (and stored in ``balance.csv``).
 PEARSON = "Pearson chi-squared"
@@ -341,8 +342,8 @@ def balance_table(
     df: pd.DataFrame,
     variables: Sequence[Table1Variable] = TABLE1_VARIABLES,
     arm_col: str = "arm",
-    control: str = "SBRT",
-    treated: str = "SBRT+TACE",
+    control: str = CONTROL_ARM,
+    treated: str = TREATED_ARM,
     cohort: str = "before",
 ) -> pd.DataFrame:
     """Counts, percentages, p-value and SMD of each Table 1 variable, one row per level.
@@ -521,8 +522,8 @@ def _table1_blocks(balance_before: pd.DataFrame, balance_after: pd.DataFrame | N
 def format_table1(
     balance_before: pd.DataFrame,
     balance_after: pd.DataFrame | None = None,
-    control: str = "SBRT",
-    treated: str = "SBRT+TACE",
+    control: str = CONTROL_ARM,
+    treated: str = TREATED_ARM,
     pct_decimals: int = 1,
     smd_before: bool = False,
 ) -> pd.DataFrame:
@@ -555,8 +556,8 @@ def format_table1(
 def table1_markdown(
     balance_before: pd.DataFrame,
     balance_after: pd.DataFrame | None = None,
-    control: str = "SBRT",
-    treated: str = "SBRT+TACE",
+    control: str = CONTROL_ARM,
+    treated: str = TREATED_ARM,
     pct_decimals: int = 1,
     smd_before: bool = False,
 ) -> str:
@@ -579,8 +580,8 @@ def table1_markdown(
 def table1_html(
     balance_before: pd.DataFrame,
     balance_after: pd.DataFrame | None = None,
-    control: str = "SBRT",
-    treated: str = "SBRT+TACE",
+    control: str = CONTROL_ARM,
+    treated: str = TREATED_ARM,
     pct_decimals: int = 1,
     smd_before: bool = False,
     caption: str | None = "Table 1. Baseline characteristics of the study population",

@@ -11,10 +11,12 @@ import os
 
 import pandas as pd
 
+from helpers.balance import arm_slug
 from helpers.notes import join_words, logrank_reason, not_estimable_reason
 from helpers.parameters import read_parameters
 from helpers.published import load_published, published_value
 from helpers.results import read_result
+from helpers.schema import ARMS, CONTROL_ARM, TREATED_ARM
 from helpers.survival import time_points_phrase
 
 
@@ -159,8 +161,8 @@ class ResultNumbers:
             return f"HR {NOT_ESTIMABLE}" + (f" ({reason})" if reason else "")
         return f"HR = {row['hr']:.3f}, 95% CI {row['ci_lower']:.3f}-{row['ci_upper']:.3f}"
 
-    def effect_statement(self, cohort: str, endpoint: str, treated: str = "SBRT+TACE",
-                         control: str = "SBRT", alpha: float = 0.05) -> str:
+    def effect_statement(self, cohort: str, endpoint: str, treated: str = TREATED_ARM,
+                         control: str = CONTROL_ARM, alpha: float = 0.05) -> str:
         """The direction and significance of the treatment HR, in words.
 
         E.g. 'a lower hazard with SBRT+TACE than with SBRT alone (HR = 0.519, 95% CI 0.252-1.066),
@@ -187,7 +189,7 @@ class ResultNumbers:
 
     def tox(self, key: str, arm: str, cohort: str = "before") -> int:
         t = self.t["toxicity"]
-        col = "n_sbrt" if arm == "SBRT" else "n_sbrt_tace"
+        col = f"n_{arm_slug(arm)}"
         v = _first(t, (t["cohort"] == cohort) & (t["key"] == key), col)
         return 0 if _is_missing(v) else int(v)
 
@@ -197,10 +199,10 @@ class ResultNumbers:
 
     def severe_toxicity_statement(self, cohort: str = "before") -> str:
         """'no acute toxicity of grade 3 or more' or 'acute toxicity of grade 3 or more in 2 SBRT and 1 ...'."""
-        a, b = (self.tox("acute_grade_3_plus", arm, cohort) for arm in ("SBRT", "SBRT+TACE"))
+        a, b = (self.tox("acute_grade_3_plus", arm, cohort) for arm in ARMS)
         if a + b == 0:
             return "no acute toxicity of grade 3 or more"
-        return (f"acute toxicity of grade 3 or more in {a} SBRT and {b} SBRT+TACE patients "
+        return (f"acute toxicity of grade 3 or more in {a} {CONTROL_ARM} and {b} {TREATED_ARM} patients "
                 f"({self.tox_p('acute_grade_3_plus', cohort)})")
 
     def max_smd_after(self) -> str:

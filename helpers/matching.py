@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import special
 
 from helpers.derive import TABLE1_VARIABLES
+from helpers.schema import CONTROL_ARM, TREATED_ARM
 
 #: Levels of the Table 1 columns, reference first (the dummy coding of the model).
 _TABLE1_LEVELS: dict[str, tuple[str, ...]] = {v.column: v.levels for v in TABLE1_VARIABLES}
@@ -310,7 +311,7 @@ def _separation_notes(column: str, values: np.ndarray, levels: list, treated: np
 
 
 def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Series | str = "arm",
-                   treated_level: str = "SBRT+TACE") -> PropensityFit:
+                   treated_level: str = TREATED_ARM) -> PropensityFit:
     r"""Propensity score: logistic regression of the treated arm on categorical covariates.
 
     Model (R: ``glm(treat ~ x1 + ... + xk, family = binomial)``):
@@ -713,8 +714,8 @@ class PropensityMatch:
     notes: list[str]
 
 
-def propensity_match(df: pd.DataFrame, covariates: Sequence[str], *, treated_arm: str = "SBRT+TACE",
-                     control_arm: str = "SBRT", ratio: int = 2, caliper_sd: float | None = 0.02,
+def propensity_match(df: pd.DataFrame, covariates: Sequence[str], *, treated_arm: str = TREATED_ARM,
+                     control_arm: str = CONTROL_ARM, ratio: int = 2, caliper_sd: float | None = 0.02,
                      id_col: str = "patient_id") -> PropensityMatch:
     """Fit the propensity model and match, or say why nobody can be matched.
 

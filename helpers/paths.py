@@ -26,6 +26,7 @@ ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = ROOT / "data"
 NOTEBOOKS_DIR: Path = ROOT / "notebooks"
 DOCS_DIR: Path = ROOT / "docs"
+README_MD: Path = ROOT / "README.md"
 
 COHORT_CSV: Path = DATA_DIR / "cohort.csv"
 ADVERSE_EVENTS_CSV: Path = DATA_DIR / "adverse_events.csv"

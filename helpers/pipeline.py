@@ -303,6 +303,12 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
         return 1
     print(f"[validate] OK: {len(study.cohort)} patients, {len(study.adverse_events)} adverse events, "
           f"{len(study.warnings)} warnings", flush=True)
+    from helpers.parameters import notebook_parameters
+
+    unknown = sorted(set(overrides) - {p.name for p in notebook_parameters()})
+    if unknown:
+        print(f"[parameters] ignored: no notebook declares {', '.join(map(repr, unknown))} "
+              "(the README's Parameters table lists those that exist)", file=sys.stderr, flush=True)
     for role, (copy, sha) in snapshot.items():
         print(f"[snapshot] {role}: {copy.name}, SHA-256 {sha}", flush=True)
     parameters = {"cohort_csv": str(cohort), "adverse_events_csv": str(adverse_events), "build_dir": str(out),

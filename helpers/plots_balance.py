@@ -10,38 +10,43 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
-from scipy import stats
 
-ARMS: tuple[str, str] = ("SBRT", "SBRT+TACE")
+from helpers.schema import ARMS, CONTROL_ARM, TREATED_ARM
+
 #: One colour per arm, kept the same in every figure of the report.
-ARM_COLOURS: dict[str, str] = {"SBRT": "#1f77b4", "SBRT+TACE": "#d62728"}
+ARM_COLOURS: dict[str, str] = {CONTROL_ARM: "#1f77b4", TREATED_ARM: "#d62728"}
 SMD_THRESHOLD: float = 0.1
 
 
 def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, score_col: str,
                    title: str) -> None:
-    """Gaussian-KDE density of the score per arm on [0, 1], with the arm's n in the legend.
+    """Kernel density of the score per arm on [0, 1] (seaborn), with a rug and the arm's n in the legend.
 
-    Scott's bandwidth, no boundary correction (as R's ``density``/ggplot's
-    default). An arm with fewer than 2 distinct scores has no density: it is
-    drawn as a rug only.
+    Each arm's density integrates to 1 on its own (``common_norm=False``):
+    Gaussian kernel, Scott's bandwidth, no boundary correction (as R's
+    ``density``/ggplot's default), evaluated inside [0, 1]. An arm with
+    fewer than 2 distinct scores has no density: it is drawn as a rug only.
     """
-    grid = np.linspace(0.0, 1.0, 401)
     for arm in arms:
         scores = pd.to_numeric(data.loc[data[arm_col] == arm, score_col], errors="coerce").dropna().to_numpy()
         colour = ARM_COLOURS.get(arm)
         label = f"{arm} (n = {scores.size})"
         if np.unique(scores).size >= 2:
-            ax.plot(grid, stats.gaussian_kde(scores)(grid), color=colour, lw=2, label=label)
+            sns.kdeplot(x=scores, ax=ax, color=colour, bw_method="scott", clip=(0.0, 1.0), linewidth=2, label=label)
+            ax.fill_between(*ax.lines[-1].get_data(), color=colour, alpha=0.15, linewidth=0)
         else:
             ax.plot([], [], color=colour, lw=2, label=label + ", no density")
-        ax.plot(scores, np.zeros_like(scores), "|", color=colour, ms=8, alpha=0.6)
+        sns.rugplot(x=scores, ax=ax, color=colour, height=0.04, alpha=0.6, linewidth=1)
+    peak = max((float(np.max(line.get_ydata(), initial=0.0)) for line in ax.lines), default=0.0)
     ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, 1.08 * peak if peak > 0 else 1.0)
     ax.set_xlabel("Propensity score")
+    ax.set_ylabel("")
     ax.set_title(title)
     ax.legend(frameon=False)
+    sns.despine(ax=ax)
 
 
 def plot_propensity_density(
@@ -54,7 +59,8 @@ def plot_propensity_density(
     """The paper's Fig. 1: density of the propensity score per arm, before and after matching.
 
     Two panels sharing the x axis (score in [0, 1]); each arm is a Gaussian
-    kernel density (Scott's rule) with its patients shown as a rug.
+    kernel density (Scott's rule, drawn by seaborn's ``kdeplot``) with its
+    patients shown as a rug (``rugplot``).
 
     Parameters
     ----------

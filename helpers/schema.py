@@ -42,9 +42,17 @@ class Column:
     may_be_absent: bool = False
 
 
+#: The two arms the study compares: the codes of the ``arm`` column. They are
+#: fixed by the data dictionary (the loader rejects any other code), so they
+#: are not notebook parameters: the control arm is SBRT alone, the treated arm
+#: (the propensity model's outcome, the hazard ratios' numerator) SBRT+TACE.
+CONTROL_ARM: str = "SBRT"
+TREATED_ARM: str = "SBRT+TACE"
+ARMS: tuple[str, str] = (CONTROL_ARM, TREATED_ARM)
+
 COHORT_COLUMNS: tuple[Column, ...] = (
     Column("patient_id", "text", "Pseudonymous patient identifier, unique in the file.", example="SYN-0001"),
-    Column("arm", "code", "Treatment received.", allowed=("SBRT", "SBRT+TACE"), example="SBRT"),
+    Column("arm", "code", "Treatment received.", allowed=ARMS, example=CONTROL_ARM),
     Column("sex", "code", "Sex.", allowed=("Female", "Male"), example="Male"),
     Column("age_years", "integer", "Age at SBRT start.", unit="years", hard_range=(0, 120), soft_range=(18, 95), example="58"),
     Column("hepatitis", "code", "Aetiology of the underlying chronic hepatitis.", allowed=("HBV", "HCV"), example="HBV"),

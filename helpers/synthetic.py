@@ -48,13 +48,12 @@ import pandas as pd
 
 from helpers.derive import DAYS_PER_MONTH, PROPENSITY_COVARIATES, TABLE1_VARIABLES
 from helpers.published import load_published
-from helpers.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS
+from helpers.schema import ADVERSE_EVENT_COLUMNS, ARMS, COHORT_COLUMNS
 
 SEED: int = 20260313
 CUTOFF = pd.Timestamp("2025-09-30")
 STUDY_START = pd.Timestamp("2011-12-01")
 STUDY_END = pd.Timestamp("2020-12-31")
-ARMS = ("SBRT", "SBRT+TACE")
 RATIO, CALIPER_SD = 2, 0.02
 
 # Dose regimens (total Gy, fractions) inside the paper's 48-55 Gy in 5-8 fractions.

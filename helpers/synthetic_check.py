@@ -21,9 +21,9 @@ import pandas as pd
 from helpers.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoints, add_table1_categories
 from helpers.eligibility import add_eligibility
 from helpers.published import load_published
+from helpers.schema import ARMS
 from helpers.survival import km_rates_at
 
-ARMS = ("SBRT", "SBRT+TACE")
 ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event"), "LC": ("lc_months", "lc_event")}
 
 

@@ -19,9 +19,8 @@ import pandas as pd
 from scipy import stats
 
 from helpers.balance import arm_slug
-from helpers.schema import RILD_TERMS
+from helpers.schema import ARMS, RILD_TERMS
 
-ARMS: tuple[str, str] = ("SBRT", "SBRT+TACE")
 SBRT_PHASE, POST_TACE_PHASE = "SBRT", "post-TACE"
 RILD_CLASSIC, RILD_NON_CLASSIC = RILD_TERMS
 FISHER_TEST = "Fisher's exact (two-sided)"

@@ -20,10 +20,10 @@
 # data the same table reads "published vs this cohort".
 
 # %% tags=["parameters"]
-cohort_csv = "data/cohort.csv"
-adverse_events_csv = "data/adverse_events.csv"
-build_dir = "build"
-data_cutoff = "2025-09-30"
+cohort_csv = "data/cohort.csv"  # type: str  cohort file, one row per screened patient (make sets it from DATA)
+adverse_events_csv = "data/adverse_events.csv"  # type: str  adverse-event file, one row per event (make sets it from AE)
+build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
+data_cutoff = "2025-09-30"  # type: str  date (YYYY-MM-DD) at which follow-up is censored; later events are censored in every count
 
 # %%
 import pandas as pd

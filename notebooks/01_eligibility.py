@@ -18,16 +18,16 @@
 # patients and written to `results/analysis_cohort.csv` for the next notebooks.
 
 # %% tags=["parameters"]
-cohort_csv = "data/cohort.csv"
-adverse_events_csv = "data/adverse_events.csv"
-build_dir = "build"
-data_cutoff = "2025-09-30"
-study_start = "2011-12-01"
-study_end = "2020-12-31"
-max_diameter_cm = 7.0
-min_months_since_treatment = 3.0
-min_residual_liver_cc = 700.0
-alpha_beta = 10.0
+cohort_csv = "data/cohort.csv"  # type: str  cohort file, one row per screened patient (make sets it from DATA)
+adverse_events_csv = "data/adverse_events.csv"  # type: str  adverse-event file, one row per event (make sets it from AE)
+build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
+data_cutoff = "2025-09-30"  # type: str  date (YYYY-MM-DD) at which follow-up is censored; later events are censored in every count
+study_start = "2011-12-01"  # type: str  first SBRT start date eligible for the study (YYYY-MM-DD)
+study_end = "2020-12-31"  # type: str  last SBRT start date eligible for the study (YYYY-MM-DD)
+max_diameter_cm = 7.0  # type: float  largest eligible tumour diameter (cm), single tumour
+min_months_since_treatment = 3.0  # type: float  minimum time (months) from the latest earlier treatment to SBRT
+min_residual_liver_cc = 700.0  # type: float  minimum residual liver volume (cc)
+alpha_beta = 10.0  # type: float  alpha/beta ratio (Gy) of the biologically effective dose
 
 # %%
 import pandas as pd

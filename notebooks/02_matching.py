@@ -22,13 +22,11 @@
 # against MatchIt by `make crosscheck`.
 
 # %% tags=["parameters"]
-build_dir = "build"
-ratio = 2
-caliper_sd = 0.02
+build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
+ratio = 2  # type: int  controls per treated patient (nearest-neighbour matching without replacement)
+caliper_sd = 0.02  # type: float  caliper, in standard deviations of the logit of the propensity score
 covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_class", "diameter_group",
-              "bed_group", "afp_group", "pvtt_group", "prior_treatment_group", "ecog_group"]
-treated_arm = "SBRT+TACE"
-control_arm = "SBRT"
+              "bed_group", "afp_group", "pvtt_group", "prior_treatment_group", "ecog_group"]  # type: list[str]  propensity-model covariates (Table 1 categories; the ten of the Methods)
 
 # %%
 import pandas as pd
@@ -41,8 +39,10 @@ from helpers.matching import propensity_match
 from helpers.plots_balance import plot_love, plot_propensity_density
 from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
+from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
 
 setup_figures()
+# The arms compared are fixed by the data dictionary (not parameters); they are recorded with the run.
 write_parameters("02_matching", build_dir, ratio=ratio, caliper_sd=caliper_sd, covariates=covariates,
                  treated_arm=treated_arm, control_arm=control_arm)
 

@@ -22,15 +22,13 @@
 # package to a relative 1e-6 (`make crosscheck`).
 
 # %% tags=["parameters"]
-build_dir = "build"
-time_points_months = [12, 36, 60]
-entry_p = 0.1
+build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
+time_points_months = [12, 36, 60]  # type: list[int]  months at which Kaplan-Meier rates are reported
+entry_p = 0.1  # type: float  univariate Cox p below which a covariate enters the multivariate model
 candidate_covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_class", "platelets_group",
                         "afp_group", "diameter_group", "bed_group", "pvtt_group", "ecog_group",
-                        "prior_treatment_group"]
-conf_type = "log-log"
-control_arm = "SBRT"
-treated_arm = "SBRT+TACE"
+                        "prior_treatment_group"]  # type: list[str]  covariates of the Cox models (the eleven of Table 1)
+conf_type = "log-log"  # type: str  Kaplan-Meier confidence interval: log-log, log or plain
 
 # %%
 import pandas as pd
@@ -43,9 +41,11 @@ from helpers.notes import not_estimable_reason
 from helpers.plots_survival import plot_forest, plot_km_grid
 from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
+from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
 from helpers.survival import km_rates_at, logrank_test, time_point_label, univariate_then_multivariate_cox
 
 setup_figures()
+# The arms compared are fixed by the data dictionary (not parameters); they are recorded with the run.
 write_parameters("03_survival", build_dir, time_points_months=time_points_months, entry_p=entry_p,
                  candidate_covariates=candidate_covariates, conf_type=conf_type, control_arm=control_arm,
                  treated_arm=treated_arm)

@@ -20,9 +20,9 @@
 # follows, before and after matching.
 
 # %% tags=["parameters"]
-cohort_csv = "data/cohort.csv"
-adverse_events_csv = "data/adverse_events.csv"
-build_dir = "build"
+cohort_csv = "data/cohort.csv"  # type: str  cohort file, one row per screened patient (make sets it from DATA)
+adverse_events_csv = "data/adverse_events.csv"  # type: str  adverse-event file, one row per event (make sets it from AE)
+build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
 
 # %%
 import pandas as pd

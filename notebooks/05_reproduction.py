@@ -21,7 +21,7 @@
 # data it is a comparison with the original study.
 
 # %% tags=["parameters"]
-build_dir = "build"
+build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
 
 # %%
 import pandas as pd

@@ -39,3 +39,31 @@ def default_build(tmp_path_factory):
     # the inputs named relative to the working directory, as `make report` names them (data/cohort.csv)
     assert pipeline.run(os.path.relpath(COHORT_CSV), os.path.relpath(ADVERSE_EVENTS_CSV), str(out), {}) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def default_cohorts():
+    """The analysis cohort ``before`` and ``after`` matching, as notebooks 01 and 02 make it (default parameters).
+
+    Computed from the committed data by the helpers directly (no papermill), in a second or two.
+    """
+    from helpers.derive import add_endpoints, add_table1_categories
+    from helpers.eligibility import add_eligibility, criteria
+    from helpers.load import load_study
+    from helpers.matching import propensity_match
+    from helpers.parameters import notebook_parameters
+    from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+    from helpers.schema import CONTROL_ARM, TREATED_ARM
+
+    p = {q.name: q.default for q in notebook_parameters()}
+    study = load_study(COHORT_CSV, ADVERSE_EVENTS_CSV)
+    crits = criteria(p["study_start"], p["study_end"], p["max_diameter_cm"], p["min_months_since_treatment"],
+                     p["min_residual_liver_cc"])
+    screened = add_eligibility(study.cohort, crits)
+    eligible = screened[screened["eligible"]].reset_index(drop=True)
+    analysis = add_endpoints(add_table1_categories(eligible, alpha_beta=p["alpha_beta"]), cutoff=p["data_cutoff"])
+    match = propensity_match(analysis, p["covariates"], treated_arm=TREATED_ARM, control_arm=CONTROL_ARM,
+                             ratio=p["ratio"], caliper_sd=p["caliper_sd"])
+    m = match.matched_cohort
+    in_matched = analysis["patient_id"].isin(m.loc[m["matched"] == 1, "patient_id"])
+    return {"before": analysis, "after": analysis[in_matched].reset_index(drop=True)}

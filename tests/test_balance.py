@@ -1,7 +1,8 @@
 """Table 1: p-value rule, SMDs, balance table, display tables and balance figures.
 
-Known values come from the paper's Table 1 (counts, p-values and SMDs typed
-in below), from R 4.2.2 (each call quoted) and from hand computation.
+Known values come from the paper's Table 1 (counts, p-values and SMDs read
+from the ledger, data/published.csv), from R 4.2.2 (each call quoted) and
+from hand computation.
 """
 from __future__ import annotations
 
@@ -34,38 +35,45 @@ from helpers.balance import (
 )
 from helpers.derive import TABLE1_VARIABLES, Table1Variable
 from helpers.plots_balance import plot_love, plot_propensity_density
+from helpers.published import load_published, published_value
+from helpers.schema import ARMS
 
 # --------------------------------------------------------------------------
-# The paper's Table 1, typed in: (SBRT counts, SBRT+TACE counts) per level in
-# TABLE1_VARIABLES order (reference level first), the printed P, and the
-# printed SMD (after matching only). Arm sizes: 109/43 before, 68/36 after.
+# The paper's Table 1, read from the ledger (data/published.csv): (SBRT
+# counts, SBRT+TACE counts) per level in TABLE1_VARIABLES order (reference
+# level first), the printed P, and the printed SMD (after matching only).
+# Arm sizes: 109/43 before, 68/36 after.
 # --------------------------------------------------------------------------
-PUBLISHED_BEFORE = {
-    "child_pugh_class":      ((102, 7), (41, 2), 0.972),
-    "platelets_group":       ((50, 59), (18, 25), 0.654),
-    "afp_group":             ((85, 24), (32, 11), 0.638),
-    "hepatitis_type":        ((100, 9), (37, 6), 0.448),
-    "age_group":             ((64, 45), (23, 20), 0.557),
-    "bed_group":             ((36, 73), (6, 37), 0.018),
-    "sex_group":             ((20, 89), (6, 37), 0.517),
-    "pvtt_group":            ((97, 12), (39, 4), 0.988),
-    "diameter_group":        ((98, 11), (36, 7), 0.288),
-    "ecog_group":            ((78, 31), (32, 11), 0.723),
-    "prior_treatment_group": ((69, 40), (33, 10), 0.112),
-}
-PUBLISHED_AFTER = {
-    "child_pugh_class":      ((67, 1), (35, 1), 1.000, 0.091),
-    "platelets_group":       ((27, 41), (13, 23), 0.720, 0.074),
-    "afp_group":             ((55, 13), (29, 7), 0.968, 0.008),
-    "hepatitis_type":        ((59, 9), (32, 4), 1.000, 0.065),
-    "age_group":             ((38, 30), (19, 17), 0.762, 0.062),
-    "bed_group":             ((9, 59), (5, 31), 1.000, 0.019),
-    "sex_group":             ((12, 56), (5, 31), 0.622, 0.103),
-    "pvtt_group":            ((62, 6), (32, 4), 0.979, 0.076),
-    "diameter_group":        ((63, 5), (33, 3), 1.000, 0.036),
-    "ecog_group":            ((50, 18), (26, 10), 0.886, 0.029),
-    "prior_treatment_group": ((49, 19), (27, 9), 0.748, 0.067),
-}
+def _published_table1(cohort: str) -> dict[str, tuple]:
+    """Per Table 1 variable: (control counts, treated counts, p[, smd]) as the paper prints them."""
+    ledger = load_published()
+
+    def value(quantity, **keys):
+        return published_value(ledger, quantity, cohort=cohort, **keys)
+
+    out = {}
+    for v in TABLE1_VARIABLES:
+        counts = tuple(tuple(int(value("table1_n", arm=arm, variable=v.column, level=lv)) for lv in v.levels)
+                       for arm in ARMS)
+        smd = (value("table1_smd", variable=v.column),) if cohort == "after" else ()
+        out[v.column] = (*counts, value("table1_p", variable=v.column), *smd)
+    return out
+
+
+PUBLISHED_BEFORE = _published_table1("before")
+PUBLISHED_AFTER = _published_table1("after")
+
+
+def test_the_ledger_holds_the_whole_table1():
+    """88 counts, 22 p-values and 11 SMDs, every one read above; the arms add up to the published sizes."""
+    ledger = load_published()
+    assert ledger["quantity"].value_counts()[["table1_n", "table1_p", "table1_smd"]].tolist() == [88, 22, 11]
+    for table, sizes in ((PUBLISHED_BEFORE, (109, 43)), (PUBLISHED_AFTER, (68, 36))):
+        assert len(table) == 11
+        assert {(sum(c), sum(t)) for c, t, *_ in table.values()} == {sizes}
+    assert PUBLISHED_BEFORE["bed_group"] == ((36, 73), (6, 37), 0.018)
+    assert PUBLISHED_AFTER["sex_group"] == ((12, 56), (5, 31), 0.622, 0.103)
+
 
 # Which branch of the rule each published table falls in (by its expected counts).
 EXPECTED_TEST_BEFORE = {v: PEARSON for v in PUBLISHED_BEFORE} | {

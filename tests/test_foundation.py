@@ -1,4 +1,4 @@
-"""Foundation: the data dictionary page is current; derived variables and eligibility on known values."""
+"""Foundation: the data dictionary page and the README's parameters table are current; derived variables and eligibility on known values."""
 from __future__ import annotations
 
 import pandas as pd
@@ -78,17 +78,96 @@ def test_flow_counts_each_exclusion_once_in_order():
     assert flow["n_remaining"].tolist() == [5, 4, 4, 3, 2, 1]
 
 
-def test_readme_documents_every_notebook_parameter():
-    """The README's parameter table lists each name a notebook's `parameters` cell declares."""
-    import re
+def test_readme_parameters_table_is_generated_from_the_notebooks():
+    """The README's "Parameters" table is what `python -m helpers.parameters` writes from the notebooks."""
+    from helpers.parameters import readme_with_parameters_table
+    from helpers.paths import README_MD
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = {n for row in re.findall(r"^\| (`.*?) \|", readme, re.M) for n in re.findall(r"`(\w+)`", row)}
-    declared = set()
-    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
-        cell = re.search(r'# %% tags=\["parameters"\]\n(.*?)\n# %%', source.read_text(encoding="utf-8"), re.S)
-        assert cell, f"{source.name} has no cell tagged 'parameters'"
-        declared |= set(re.findall(r"^(\w+) =", cell.group(1), re.M))
-    assert len(declared) >= 15  # the regex found the cells
-    assert declared - table == set()
+    readme = README_MD.read_text(encoding="utf-8")
+    assert readme == readme_with_parameters_table(readme), \
+        "README.md's parameters table is stale: run `python -m helpers.parameters`"
     assert "docs/data-dictionary.md" in readme and "make validate" in readme
+
+
+def test_every_parameter_is_declared_once_typed_and_helped_as_papermill_reads_it(tmp_path):
+    """Each notebook's parameters cell is `name = value  # type: help`, read the same by papermill's inspect_notebook."""
+    import jupytext
+    import papermill
+
+    from helpers.parameters import notebook_parameters
+    from helpers.pipeline import notebook_sources
+
+    params = notebook_parameters()  # raises on a missing type or help, a repeat, or disagreeing notebooks
+    assert len(params) == 17 and all(p.type and p.help for p in params)
+    by_name = {p.name: p for p in params}
+    for source in notebook_sources():
+        jupytext.write(jupytext.read(source), tmp_path / f"{source.stem}.ipynb", fmt="ipynb")
+        inspected = papermill.inspect_notebook(str(tmp_path / f"{source.stem}.ipynb"))
+        assert inspected, source.name
+        for name, p in inspected.items():
+            assert source.stem in by_name[name].notebooks
+            assert (p["inferred_type_name"], p["help"]) == (by_name[name].type, by_name[name].help)
+    assert {name for name, p in by_name.items() if len(p.notebooks) > 1} == {
+        "cohort_csv", "adverse_events_csv", "build_dir", "data_cutoff"}
+
+
+@pytest.mark.parametrize("cells, phrase", [
+    ({"00_a": 'ratio = 2  # type: int  controls\nratio = 3  # type: int  controls\n'},
+     "00_a: 'ratio' is assigned 2 times in the parameters cell; declare it once"),
+    ({"00_a": 'ratio = 2\n'}, "00_a: parameter 'ratio': declared type 'None' is not one of str, int"),
+    ({"00_a": 'ratio = 2  # type: int\n'}, "00_a: parameter 'ratio': no help text"),
+    ({"00_a": 'ratio = 2.5  # type: int  controls\n'}, "00_a: parameter 'ratio': the default 2.5 is not a int"),
+    ({"00_a": 'data_cutoff = "2025-09-30"  # type: str  cut-off\n',
+      "01_b": 'data_cutoff = "2025-12-31"  # type: str  cut-off\n'},
+     "01_b: parameter 'data_cutoff' is declared as `'2025-12-31'  # type: str  cut-off` but 00_a declares "
+     "`'2025-09-30'  # type: str  cut-off`; make the declarations the same"),
+])
+def test_a_parameters_cell_that_breaks_a_rule_is_named(tmp_path, cells, phrase):
+    from helpers.parameters import ParameterDeclarationError, notebook_parameters
+
+    sources = []
+    for name, cell in cells.items():
+        (tmp_path / f"{name}.py").write_text(f'# %% tags=["parameters"]\n{cell}\n# %%\nprint(1)\n', encoding="utf-8")
+        sources.append(tmp_path / f"{name}.py")
+    with pytest.raises(ParameterDeclarationError) as err:
+        notebook_parameters(sources)
+    assert phrase in str(err.value)
+
+
+def test_shared_defaults_agree_with_the_module_constants(monkeypatch):
+    """A default the notebooks declare is the default of the helper that applies it, and the paper's."""
+    import inspect
+
+    from helpers import derive, eligibility, matching, paths, survival
+    from helpers.parameters import notebook_parameters
+    from helpers.published import load_published
+    from helpers.schema import ARMS, COHORT_COLUMNS, CONTROL_ARM, TREATED_ARM
+
+    def default(function, name):
+        return inspect.signature(function).parameters[name].default
+
+    d = {p.name: p.default for p in notebook_parameters()}
+    monkeypatch.delenv("HCC_BUILD_DIR", raising=False)
+    crit = eligibility.criteria
+    assert d["cohort_csv"] == paths.COHORT_CSV.relative_to(paths.ROOT).as_posix()
+    assert d["adverse_events_csv"] == paths.ADVERSE_EVENTS_CSV.relative_to(paths.ROOT).as_posix()
+    assert paths.build_dir(d["build_dir"]) == paths.build_dir()
+    assert d["data_cutoff"] == derive.DEFAULT_CUTOFF == default(derive.add_endpoints, "cutoff")
+    assert (d["study_start"], d["study_end"]) == (eligibility.STUDY_START, eligibility.STUDY_END) == (
+        default(crit, "study_start"), default(crit, "study_end"))
+    for name in ("max_diameter_cm", "min_months_since_treatment", "min_residual_liver_cc"):
+        assert d[name] == default(crit, name), name
+    assert d["alpha_beta"] == default(derive.add_table1_categories, "alpha_beta") == default(derive.bed_gy, "alpha_beta")
+    assert (d["ratio"], d["caliper_sd"]) == (default(matching.propensity_match, "ratio"),
+                                             default(matching.propensity_match, "caliper_sd"))
+    assert tuple(d["covariates"]) == derive.PROPENSITY_COVARIATES
+    assert sorted(d["candidate_covariates"]) == sorted(v.column for v in derive.TABLE1_VARIABLES)
+    assert d["conf_type"] == default(survival.km_rates_at, "conf_type") == default(survival.kaplan_meier, "conf_type")
+    assert d["entry_p"] == default(survival.univariate_then_multivariate_cox, "entry_p")
+    ledger = load_published()
+    assert d["time_points_months"] == sorted(ledger.loc[ledger["quantity"] == "km_survival", "months"].astype(int).unique())
+    # The arms are the data dictionary's codes, not parameters: no notebook declares them.
+    assert not {"treated_arm", "control_arm", "arms"} & set(d)
+    assert ARMS == (CONTROL_ARM, TREATED_ARM) == next(c for c in COHORT_COLUMNS if c.name == "arm").allowed
+    assert (default(matching.propensity_match, "treated_arm"), default(matching.propensity_match, "control_arm")) == (
+        TREATED_ARM, CONTROL_ARM)

@@ -185,7 +185,7 @@ def test_snapshot_is_read_by_every_notebook_even_when_the_source_changes(tmp_pat
 
 @pytest.mark.slow
 def test_a_late_extract_with_other_parameters_gives_the_same_counts_and_names_no_machine_path(
-        build, tmp_path, monkeypatch):
+        build, tmp_path, monkeypatch, capsys):
     """`make analysis DATA=late.csv PARAMS="-p ratio 1 -p time_points_months [24]"` with relative paths.
 
     - the overrides reach every notebook and are recorded;
@@ -222,6 +222,7 @@ def test_a_late_extract_with_other_parameters_gives_the_same_counts_and_names_no
     assert pipeline.run(rel(late), rel(ADVERSE_EVENTS_CSV), rel(out), overrides) == 0
     r = lambda folder, n: pd.read_csv(folder / "results" / f"{n}.csv")  # noqa: E731
     m = r(out, "matched_cohort")
+    assert "[parameters] ignored: no notebook declares 'not_a_parameter'" in capsys.readouterr().err
     sets = m[m["matched"] == 1].groupby("match_id")["arm"].agg(lambda a: (a == "SBRT").sum())
     assert set(sets) == {1}
     assert set(r(out, "km_rates")["months"]) == {24}

@@ -1,0 +1,161 @@
+"""The headline results of the default report, pinned to the values R gives on the same cohort.
+
+The project's values are computed here from the committed data the way
+notebooks 01-03 do (eligibility, derivation, propensity matching: the
+``default_cohorts`` fixture of ``conftest.py``; then log-rank, Cox and
+Kaplan-Meier), with the notebooks' declared default parameters, without
+running papermill. The reference values were produced once with R 4.2.2 /
+survival 3.5-3 by ``tests/r/headline_reference.R`` on the pipeline's own
+cohorts::
+
+    make analysis && Rscript tests/r/headline_reference.R build/results
+
+which reads ``analysis_cohort.csv`` (endpoints in months) and the ``matched``
+flag of ``matched_cohort.csv`` (the matching itself is compared with MatchIt
+by ``tests/test_matching.py``). In the R calls, ``d`` is the cohort before or
+after matching, ``time``/``status`` the endpoint's months and event
+indicator, and ``arm`` a factor with levels ``c("SBRT", "SBRT+TACE")``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers.schema import ARMS, TREATED_ARM
+from helpers.survival import km_rates_at, logrank_test, univariate_then_multivariate_cox
+
+RTOL = 1e-6
+ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event"), "LC": ("lc_months", "lc_event")}
+
+# R: lr <- survdiff(Surv(time, status) ~ arm, data = d)
+#    c(lr$chisq, pchisq(lr$chisq, 1, lower.tail = FALSE))               # chi-squared, p
+R_LOGRANK = {
+    ("before", "OS"): (0.700853960915602, 0.402496899710264),
+    ("before", "PFS"): (1.09150218625745, 0.296138612512542),
+    ("before", "LC"): (0.000407765183673239, 0.983889255210958),
+    ("after", "OS"): (3.30209370543884, 0.0691916389290458),
+    ("after", "PFS"): (2.03674414115873, 0.153537973645559),
+    ("after", "LC"): (0.85526257707986, 0.355067830570906),
+}
+
+# R: s <- summary(coxph(Surv(time, status) ~ arm, data = d, ties = "efron"))
+#    c(s$conf.int[1, c(1, 3, 4)], s$coefficients[1, 5], s$n, s$nevent)  # HR, 95% CI, Wald p, n, events
+R_COX = {
+    ("before", "OS"): (0.778998184359789, 0.433466661057013, 1.39996503942441, 0.403696170659522, 152, 60),
+    ("before", "PFS"): (0.799160802801986, 0.524757113223395, 1.21705446699344, 0.296181737495013, 152, 114),
+    ("before", "LC"): (1.01222991137332, 0.311083457832091, 3.29368009671503, 0.983889353237909, 152, 13),
+    ("after", "OS"): (0.518696573385614, 0.252395129233999, 1.06597197837578, 0.0740781298392074, 104, 40),
+    ("after", "PFS"): (0.701590390608233, 0.430290057593283, 1.14394712940143, 0.155370823235042, 104, 76),
+    ("after", "LC"): (0.538272807871637, 0.141910638256827, 2.04169059665319, 0.362506606186348, 104, 11),
+}
+
+# R: s <- summary(survfit(Surv(time, status) ~ 1, data = d[d$arm == a, ], conf.type = "log-log"),
+#                 times = c(12, 36, 60), extend = TRUE)
+#    cbind(s$time, s$surv, s$lower, s$upper, s$n.risk)                  # months, rate, 95% CI, at risk
+R_KM = {
+    ("before", "OS", "SBRT"): [(12, 0.926605504587156, 0.858601358990124, 0.962602494865342, 101),
+        (36, 0.779816513761468, 0.68975211263911, 0.846604395780108, 85),
+        (60, 0.651246931128053, 0.553854547496031, 0.732501788793635, 69)],
+    ("before", "OS", "SBRT+TACE"): [(12, 0.976744186046512, 0.846155411883414, 0.996691048476392, 42),
+        (36, 0.790697674418605, 0.636341473053227, 0.885142103549789, 34),
+        (60, 0.697674418604651, 0.536967140306516, 0.811862609915822, 28)],
+    ("before", "PFS", "SBRT"): [(12, 0.770642201834863, 0.679773891420769, 0.838745488855154, 84),
+        (36, 0.504587155963303, 0.407472597501417, 0.593839075846221, 55),
+        (60, 0.302474284125661, 0.219164463305747, 0.389861004968974, 32)],
+    ("before", "PFS", "SBRT+TACE"): [(12, 0.837209302325581, 0.688617965740058, 0.918857610680313, 36),
+        (36, 0.511627906976744, 0.354820465261148, 0.648271859976055, 22),
+        (60, 0.465116279069767, 0.312379660393279, 0.604359228422672, 18)],
+    ("before", "LC", "SBRT"): [(12, 0.981206021198896, 0.92690463302818, 0.995268849380219, 99),
+        (36, 0.960000723113319, 0.89655071583116, 0.984856065818362, 83),
+        (60, 0.910132717555376, 0.827130414650662, 0.954355112277912, 64)],
+    ("before", "LC", "SBRT+TACE"): [(12, 0.976744186046512, 0.846155411883414, 0.996691048476392, 41),
+        (36, 0.952921157118548, 0.824563420814194, 0.988017144354054, 34),
+        (60, 0.952921157118548, 0.824563420814194, 0.988017144354054, 28)],
+    ("after", "OS", "SBRT"): [(12, 0.911764705882353, 0.814101399313344, 0.959360946833335, 62),
+        (36, 0.764705882352941, 0.644982469347942, 0.848652426075137, 52),
+        (60, 0.617647058823529, 0.491486092920397, 0.721192608585034, 42)],
+    ("after", "OS", "SBRT+TACE"): [(12, 1, 1, 1, 36),
+        (36, 0.861111111111111, 0.697991662523211, 0.939705784868202, 31),
+        (60, 0.777777777777778, 0.604442526994151, 0.882097583805818, 27)],
+    ("after", "PFS", "SBRT"): [(12, 0.735294117647059, 0.613283456749597, 0.824172209668426, 50),
+        (36, 0.514705882352941, 0.390578593695684, 0.625501883135569, 35),
+        (60, 0.323529411764706, 0.216485676516875, 0.43509794863291, 22)],
+    ("after", "PFS", "SBRT+TACE"): [(12, 0.888888888888889, 0.730519069500419, 0.956780727950765, 32),
+        (36, 0.583333333333333, 0.406744222080925, 0.724009363460231, 21),
+        (60, 0.527777777777778, 0.354724581023819, 0.67430445908365, 18)],
+    ("after", "LC", "SBRT"): [(12, 0.969898897058824, 0.884894667926218, 0.992390295870863, 60),
+        (36, 0.93573893590455, 0.837150943849598, 0.975487271734202, 50),
+        (60, 0.872167953272341, 0.747686102458129, 0.937690474157064, 38)],
+    ("after", "LC", "SBRT+TACE"): [(12, 1, 1, 1, 36),
+        (36, 0.972222222222222, 0.818730730054546, 0.996039871086475, 31),
+        (60, 0.972222222222222, 0.818730730054546, 0.996039871086475, 27)],
+}
+
+
+def close(actual, expected) -> None:
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=RTOL, atol=0)
+
+
+def test_the_default_cohort_has_the_papers_sizes(default_cohorts):
+    """152 eligible (109 SBRT, 43 SBRT+TACE); 104 matched (68 and 36), as in the paper and in R's n."""
+    assert [int((default_cohorts[c]["arm"] == a).sum()) for c in ("before", "after") for a in ARMS] == [109, 43, 68, 36]
+
+
+@pytest.mark.parametrize("cohort, endpoint", list(R_LOGRANK))
+def test_logrank_matches_r(default_cohorts, cohort, endpoint):
+    d = default_cohorts[cohort]
+    tcol, ecol = ENDPOINTS[endpoint]
+    lr = logrank_test(d[tcol], d[ecol], d["arm"], group_order=list(ARMS))
+    close([lr.chi2, lr.p_value], R_LOGRANK[cohort, endpoint])
+
+
+@pytest.mark.parametrize("cohort, endpoint", list(R_COX))
+def test_treatment_hazard_ratio_matches_r(default_cohorts, cohort, endpoint):
+    """The treatment HR the report quotes: notebook 03's univariate Cox model of the arm."""
+    d = default_cohorts[cohort]
+    tcol, ecol = ENDPOINTS[endpoint]
+    tab = univariate_then_multivariate_cox(d, tcol, ecol, [], levels={"arm": list(ARMS)}, forced=("arm",))
+    row = tab[(tab["model"] == "univariate") & (tab["variable"] == "arm")].iloc[0]
+    assert row["term"] == f"arm[{TREATED_ARM}]"
+    hr, lower, upper, p, n, events = R_COX[cohort, endpoint]
+    close([row["hr"], row["ci_lower"], row["ci_upper"], row["p_value"]], [hr, lower, upper, p])
+    assert (row["n"], row["n_events"]) == (n, events)
+
+
+@pytest.mark.parametrize("cohort, endpoint, arm", list(R_KM))
+def test_kaplan_meier_rates_match_r(default_cohorts, cohort, endpoint, arm):
+    d = default_cohorts[cohort]
+    tcol, ecol = ENDPOINTS[endpoint]
+    g = d[d["arm"] == arm]
+    rates = km_rates_at(g[tcol], g[ecol], [12, 36, 60], conf_type="log-log", extend=True)
+    expected = np.array(R_KM[cohort, endpoint, arm])
+    close(rates["months"], expected[:, 0])
+    close(rates[["survival", "ci_lower", "ci_upper"]], expected[:, 1:4])
+    assert rates["n_at_risk"].tolist() == expected[:, 4].astype(int).tolist()
+
+
+@pytest.mark.r_crosscheck
+def test_r_script_reproduces_the_quoted_values(default_cohorts, tmp_path):
+    """Rscript tests/r/headline_reference.R on these cohorts prints the values above (run with --run-r)."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    before, after = default_cohorts["before"], default_cohorts["after"]
+    columns = ["patient_id", "arm"] + [c for pair in ENDPOINTS.values() for c in pair]
+    before[columns].to_csv(tmp_path / "analysis_cohort.csv", index=False, float_format="%.17g")
+    before.assign(matched=before["patient_id"].isin(after["patient_id"]).astype(int))[
+        ["patient_id", "matched"]].to_csv(tmp_path / "matched_cohort.csv", index=False)
+    script = Path(__file__).parent / "r" / "headline_reference.R"
+    out = subprocess.run(["Rscript", str(script), str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    printed: dict[tuple[str, ...], list[float]] = {}
+    for line in out.splitlines():
+        key, values = line.split(":")
+        printed[tuple(key.split())] = [float(v) for v in values.split()[1::2]]
+    for (cohort, endpoint), expected in R_LOGRANK.items():
+        close(printed["logrank", cohort, endpoint], expected)
+    for (cohort, endpoint), expected in R_COX.items():
+        close(printed["cox", cohort, endpoint], expected)
+    for (cohort, endpoint, arm), rows in R_KM.items():
+        for months, *expected in rows:
+            close(printed["km", cohort, endpoint, arm, str(months)], expected)
