@@ -405,11 +405,15 @@ def test_treatment_may_be_given_as_a_series():
 
 def test_docstring_examples():
     import doctest
+    import importlib
+    import pkgutil
 
     import helpers.matching
 
-    result = doctest.testmod(helpers.matching, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0
+    modules = [helpers.matching, *(importlib.import_module(f"helpers.matching.{m.name}")
+                                   for m in pkgutil.iter_modules(helpers.matching.__path__))]
+    results = [doctest.testmod(m, optionflags=doctest.NORMALIZE_WHITESPACE) for m in modules]
+    assert sum(r.failed for r in results) == 0 and all(r.attempted > 0 for r in results)
 
 
 # --------------------------------------------------------- R cross-checks

@@ -1,27 +1,18 @@
-r"""Propensity scores and 1:k nearest-neighbour caliper matching, as R MatchIt does them.
+r"""The propensity model: logistic regression as R's ``glm(treat ~ ..., family = binomial)``.
 
-The paper matched with R MatchIt 4.5.1::
+==============================================  ==================================================
+here                                            R
+==============================================  ==================================================
+``fit_propensity(df, covariates)``              ``glm(treat ~ <covariates>, family = binomial)``
+``fit_logit_irls(X, y)``                        ``glm.fit(X, y, family = binomial())`` (IRLS)
+==============================================  ==================================================
 
-    matchit(treat ~ <10 covariates>, method = "nearest", distance = "glm",
-            link = "linear.logit", ratio = 2, caliper = 0.02, std.caliper = TRUE,
-            replace = FALSE)            # default m.order = "largest"
-
-This module reproduces that call in two steps:
-
-- :func:`fit_propensity` -- the logistic regression (R ``glm(..., family =
-  binomial)``, replayed iteration for iteration by :func:`fit_logit_irls`);
-- :func:`match_nearest_caliper` -- greedy nearest-neighbour matching on the
-  logit of the propensity score, a port of MatchIt 4.5.1's C++ routine
-  ``nn_matchC_vec`` with its tie rules and its two quirks (see ``emulate``):
-  a control is sometimes passed over in the second pass, and some builds
-  truncate distance differences to whole numbers, which voids a caliper
-  below 1 logit.
-
-:func:`fit_logit_irls` and :func:`nearest_caliper_match_rows` are the
-array-only fast paths (for simulations that match thousands of times).
-
-The tests compare both steps with MatchIt output captured from R
-(``tests/test_matching.py``; ``make crosscheck`` re-runs R on random data).
+:func:`fit_logit_irls` replays R's iteratively reweighted least squares
+iteration for iteration (``glm.control()`` defaults, R's C logit link,
+aliased columns as ``dqrdc2`` finds them); :func:`fit_propensity` builds the
+dummy-coded design from the Table 1 levels (reference first), fits it and
+words separation and aliasing as notes. The logit of the fitted score is
+MatchIt's ``distance`` with ``link = "linear.logit"``.
 """
 from __future__ import annotations
 
@@ -33,7 +24,7 @@ import pandas as pd
 from scipy import special
 
 from helpers.derive import TABLE1_VARIABLES
-from helpers.schema import CONTROL_ARM, TREATED_ARM
+from helpers.schema import TREATED_ARM
 
 #: Levels of the Table 1 columns, reference first (the dummy coding of the model).
 _TABLE1_LEVELS: dict[str, tuple[str, ...]] = {v.column: v.levels for v in TABLE1_VARIABLES}
@@ -47,12 +38,7 @@ _ETA_THRESH: float = 30.0
 # its own norm is aliased: R's dqrdc2 uses 1e-11; binary designs alias exactly.
 _ALIAS_TOL: float = 1e-7
 
-MATCH_ORDERS: tuple[str, ...] = ("largest", "smallest", "data")
-
 _Z_975: float = float(special.ndtri(0.975))  # 1.959964, for 95% Wald intervals
-
-
-# --------------------------------------------------------------------------- fit
 
 
 @dataclass(frozen=True)
@@ -442,310 +428,3 @@ def _fit_notes(fit: LogitFit, terms: list[tuple[str, str, str, str]]) -> list[st
         notes.append(f"{n_extreme} patient(s) have a fitted propensity of numerically 0 or 1 "
                      f"(R: 'fitted probabilities numerically 0 or 1 occurred').")
     return notes
-
-
-# ------------------------------------------------------------------------- match
-
-#: What :func:`match_nearest_caliper` reproduces (its ``emulate`` argument).
-EMULATIONS: tuple[str, ...] = ("matchit-4.5.1", "matchit-4.5.1-int-abs", "none")
-
-
-def caliper_width(distance: np.ndarray, caliper_sd: float | None) -> float:
-    r"""The caliper on the distance scale, as MatchIt's ``std.caliper = TRUE``.
-
-    .. math:: c = \text{caliper\_sd} \times \operatorname{SD}(d_1, \dots, d_n)
-
-    with the SD (denominator :math:`n-1`) over *all* units, treated and control
-    pooled (MatchIt: ``sd(distance[!discarded])``, nothing is discarded here).
-    ``inf`` when there is no caliper, or when all distances are equal (MatchIt
-    then drops the caliper).
-
-    Examples
-    --------
-    >>> round(caliper_width(np.array([0.0, 1.0, 2.0, 3.0]), 0.02), 6)   # 0.02 x SD 1.290994
-    0.02582
-    """
-    distance = np.asarray(distance, dtype=float)
-    if caliper_sd is None or distance.size == 0 or np.all(distance == distance[0]):
-        return float("inf")
-    return float(abs(caliper_sd) * np.std(distance, ddof=1))
-
-
-def _treated_order(distance_treated: np.ndarray, order: str) -> np.ndarray:
-    # R's order() is stable: tied treated units keep their data order, also when decreasing.
-    if order == "largest":
-        return np.argsort(-distance_treated, kind="stable")
-    if order == "smallest":
-        return np.argsort(distance_treated, kind="stable")
-    return np.arange(len(distance_treated))
-
-
-def match_nearest_caliper(logit_ps, is_treated, ids, ratio: int = 2, caliper_sd: float | None = 0.02,
-                          order: str = "largest", *, emulate: str = "matchit-4.5.1") -> pd.DataFrame:
-    r"""Greedy 1:``ratio`` nearest-neighbour matching without replacement, within a caliper.
-
-    Reproduces R MatchIt 4.5.1 ``matchit(..., method = "nearest", distance =
-    "glm", link = "linear.logit", ratio = 2, caliper = 0.02, std.caliper = TRUE,
-    replace = FALSE)`` given its distance (``logit_ps``): a port of MatchIt's C++
-    routine ``nn_matchC_vec``, tie rules and quirks included.
-
-    Algorithm
-
-    1. Caliper :math:`c` = ``caliper_sd`` x SD of the distance over all units
-       (pooled, ``ddof = 1``; see :func:`caliper_width`).
-    2. Sort all units by distance, ascending, stably (ties keep data order).
-    3. Order the treated units: ``"largest"`` distance first (MatchIt's
-       default for the ATT), ``"smallest"`` first, or ``"data"`` order; ties
-       keep data order (R's ``order()`` is stable).
-    4. Do ``ratio`` passes. In each pass every treated unit in turn takes one
-       more control: from its place in the sorted list, the nearest still
-       unmatched control to the left and the nearest to the right; a side
-       whose candidate lies farther than :math:`c` gives none. The closer
-       candidate wins; if equally close, the left (smaller distance) one. So
-       every treated unit gets its first control before any gets its second,
-       and a control, once taken, is gone.
-    5. A treated unit with no control within the caliper is unmatched; one
-       with fewer than ``ratio`` keeps the ones it got. A difference exactly
-       equal to :math:`c` is inside the caliper.
-
-    Tie rules (they follow from the stable sorts in 2 and 3 and the scan in 4):
-
-    - treated units with equal distance choose in data order (``ids`` order);
-    - among controls at equal distance on the same side, the one nearest in
-      sorted position is taken: on the left (smaller distances) the *last* in
-      data order, on the right the *first* in data order;
-    - a control tied with the treated unit itself sits left of it if it comes
-      earlier in the data, right of it if later; with a zero difference on both
-      sides the left one is taken. So among controls tied with the treated
-      unit, those before it in the data go first (nearest first), then those
-      after it (nearest first).
-
-    MatchIt 4.5.1 quirks, selected by ``emulate``:
-
-    - ``"matchit-4.5.1"`` (default): in the 2nd and later passes a treated
-      unit passes over the control that comes *right after*, in data order, a
-      control it already has (MatchIt compares 0-based row numbers with the
-      1-based ones it stored; the passed-over control stays available to
-      other treated units). Distances are compared exactly. This is MatchIt
-      4.5.1 wherever C++ ``abs()`` on a double works.
-    - ``"matchit-4.5.1-int-abs"``: additionally, every difference of two
-      distances is truncated to an integer before it is compared, as MatchIt
-      4.5.1 does when its unqualified ``abs()`` resolves to C's ``int abs(int)``
-      -- so on the Debian ``r-cran-matchit`` 4.5.1 build that the tests use,
-      and per github.com/kosukeimai/MatchIt/issues/163 ("Caliper not working
-      as intended on versions 4.5.1 - 4.5.3") on CRAN builds too. A caliper
-      below 1 then admits any control less than 1 logit away, and of two
-      candidates the left one wins unless the right one is a whole unit
-      closer. Use only to reproduce such a run; it does not do what the
-      Methods describe.
-    - ``"none"``: the algorithm above without quirks.
-
-    Because ties are broken by data order, the matched sets (not only which
-    of two equivalent controls is used) can change when the rows are
-    reordered; MatchIt behaves the same. Where MatchIt stops with an error
-    this function returns a result: when no unit is matched ("No units were
-    matched"), and when the distance takes only two values (MatchIt refuses
-    a caliper then; here it is applied).
-
-    Parameters
-    ----------
-    logit_ps : array-like of float
-        The distance: logit of the propensity score (``PropensityFit.logit_ps``).
-    is_treated : array-like of bool or 0/1
-        Arm indicator (1 = treated).
-    ids : array-like
-        Unique patient identifiers, in the same order (the data order that
-        decides ties).
-    ratio : int
-        Controls per treated unit (:math:`k` of 1:k).
-    caliper_sd : float or None
-        Caliper in standard deviations of the distance; None for no caliper.
-    order : {"largest", "smallest", "data"}
-        Order in which treated units choose (MatchIt's ``m.order``).
-    emulate : {"matchit-4.5.1", "matchit-4.5.1-int-abs", "none"}
-        Which MatchIt behaviour to reproduce (see above).
-
-    Returns
-    -------
-    DataFrame
-        One row per input unit, in input order: ``patient_id``, ``treated``
-        (0/1), ``matched`` (0/1), ``match_id`` (the ``patient_id`` of the treated
-        unit of its matched set; NA when unmatched), ``distance``.
-
-    Examples
-    --------
-    Two treated (T1, T2) and four controls on the logit scale, no caliper, 1:2.
-    Pass 1: T1 (largest) takes C1, T2 takes C2; pass 2: T1 takes C3, T2 C4.
-
-    >>> m = match_nearest_caliper([2.0, 1.0, 1.9, 1.1, 1.5, 0.0], [1, 1, 0, 0, 0, 0],
-    ...                           ["T1", "T2", "C1", "C2", "C3", "C4"], ratio=2, caliper_sd=None)
-    >>> m["match_id"].tolist()
-    ['T1', 'T2', 'T1', 'T2', 'T1', 'T2']
-
-    With a caliper of 0.25 SD (SD = 0.77, c = 0.19) only C1 and C2 are close enough:
-
-    >>> m = match_nearest_caliper([2.0, 1.0, 1.9, 1.1, 1.5, 0.0], [1, 1, 0, 0, 0, 0],
-    ...                           ["T1", "T2", "C1", "C2", "C3", "C4"], ratio=2, caliper_sd=0.25)
-    >>> m["match_id"].tolist()
-    ['T1', 'T2', 'T1', 'T2', <NA>, <NA>]
-
-    The 4.5.1 pass-over: T has C1 after pass 1, so in pass 2 it passes over
-    C2 (the next row after C1) and takes C3; without the quirk it takes C2.
-
-    >>> args = ([0.0, 0.1, 0.2, 0.3], [1, 0, 0, 0], ["T", "C1", "C2", "C3"])
-    >>> match_nearest_caliper(*args, caliper_sd=None)["match_id"].tolist()
-    ['T', 'T', <NA>, 'T']
-    >>> match_nearest_caliper(*args, caliper_sd=None, emulate="none")["match_id"].tolist()
-    ['T', 'T', 'T', <NA>]
-    """
-    distance = np.asarray(logit_ps, dtype=float)
-    treated = np.asarray(is_treated).astype(bool)
-    ids = pd.Index(ids)
-    n = len(distance)
-    if not (len(treated) == len(ids) == n):
-        raise ValueError(f"logit_ps, is_treated and ids must have the same length ({n}, {len(treated)}, {len(ids)}).")
-    if not ids.is_unique:
-        raise ValueError(f"Patient ids must be unique; repeated: {sorted(map(str, ids[ids.duplicated()].unique()))[:5]}.")
-    if not np.all(np.isfinite(distance)):
-        raise ValueError("The propensity distance has missing or infinite values; check the propensity model notes.")
-    if order not in MATCH_ORDERS:
-        raise ValueError(f"order must be one of {MATCH_ORDERS}, not {order!r}.")
-    if emulate not in EMULATIONS:
-        raise ValueError(f"emulate must be one of {EMULATIONS}, not {emulate!r}.")
-    if int(ratio) != ratio or ratio < 1:
-        raise ValueError(f"ratio must be a whole number >= 1, not {ratio!r}.")
-
-    match_of = nearest_caliper_match_rows(distance, treated, int(ratio), caliper_sd, order, emulate)
-    matched = match_of >= 0
-    match_id = pd.array(ids.take(np.where(matched, match_of, 0)), dtype=_nullable(ids.dtype))
-    match_id[~matched] = pd.NA
-    return pd.DataFrame({"patient_id": ids.to_numpy(), "treated": treated.astype(int),
-                         "matched": matched.astype(int), "match_id": match_id, "distance": distance})
-
-
-def _nullable(dtype) -> str | object:
-    if pd.api.types.is_integer_dtype(dtype):
-        return "Int64"
-    return "string" if pd.api.types.is_string_dtype(dtype) or dtype == object else dtype
-
-
-def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, ratio: int = 2,
-                               caliper_sd: float | None = 0.02, order: str = "largest",
-                               emulate: str = "matchit-4.5.1") -> np.ndarray:
-    """Array-only core of :func:`match_nearest_caliper` (same algorithm and arguments, no checks).
-
-    Returns, for each unit, the row number of the treated unit of its matched
-    set (a matched treated unit points to itself), or -1 if unmatched.
-
-    Examples
-    --------
-    >>> nearest_caliper_match_rows(np.array([0.0, 0.1, 0.2, 0.3]), np.array([1, 0, 0, 0]),
-    ...                            caliper_sd=None, emulate="none").tolist()
-    [0, 0, 0, -1]
-    """
-    distance = np.asarray(distance, dtype=float)
-    treated = np.asarray(is_treated).astype(bool)
-    caliper = caliper_width(distance, caliper_sd)
-    pass_over_next_row = emulate != "none"
-    int_abs = emulate == "matchit-4.5.1-int-abs"
-
-    # Port of MatchIt 4.5.1 src/nn_matchC_vec.cpp for replace = FALSE, no exact/anti-exact
-    # constraints. Controls sit in an array sorted (stably) by distance; a treated unit
-    # starts its scans at the number of controls sorted before it.
-    sorted_rows = np.argsort(distance, kind="stable")
-    is_control_sorted = ~treated[sorted_rows]
-    controls_before = np.cumsum(is_control_sorted) - is_control_sorted
-    start_of = np.empty(len(distance), dtype=np.int64)
-    start_of[sorted_rows] = controls_before
-    control_rows = sorted_rows[is_control_sorted].tolist()
-    control_dist = distance[sorted_rows[is_control_sorted]].tolist()
-    n_controls = len(control_rows)
-
-    # C's int abs(int) applied to a double: the difference is truncated towards zero first.
-    gap = (lambda a, b: abs(int(a - b))) if int_abs else (lambda a, b: abs(a - b))
-
-    treated_rows = np.flatnonzero(treated)
-    chooser_rows = treated_rows[_treated_order(distance[treated_rows], order)].tolist()
-    available = [True] * n_controls
-    n_available = n_controls
-    match_of = np.full(len(distance), -1, dtype=np.int64)
-    controls_of: dict[int, list[int]] = {row: [] for row in chooser_rows}
-
-    for pass_no in range(ratio):
-        for row in chooser_rows:
-            if n_available == 0:
-                return match_of
-            # MatchIt 4.5.1 (pass >= 2): the row after each control already taken is passed over.
-            passed_over = {c + 1 for c in controls_of[row]} if pass_no and pass_over_next_row else ()
-            d = float(distance[row])
-            start = int(start_of[row])
-            left = start - 1
-            while left >= 0 and (not available[left] or control_rows[left] in passed_over):
-                left -= 1
-            if left >= 0 and gap(d, control_dist[left]) > caliper:
-                left = -1
-            right = start
-            while right < n_controls and (not available[right] or control_rows[right] in passed_over):
-                right += 1
-            if right >= n_controls or gap(d, control_dist[right]) > caliper:
-                right = -1
-            if left >= 0 and right >= 0:
-                chosen = left if gap(control_dist[left], d) <= gap(control_dist[right], d) else right
-            elif left >= 0 or right >= 0:
-                chosen = max(left, right)
-            else:
-                continue
-            available[chosen] = False
-            n_available -= 1
-            controls_of[row].append(control_rows[chosen])
-            match_of[control_rows[chosen]] = row
-            match_of[row] = row
-    return match_of
-
-
-@dataclass(frozen=True)
-class PropensityMatch:
-    """Result of :func:`propensity_match`: the fit (None if no model could be fitted) and one row per patient."""
-
-    fit: PropensityFit | None
-    matched_cohort: pd.DataFrame
-    """``patient_id, arm, propensity_score, logit_ps, matched (0/1), match_id`` in the input's order."""
-    caliper: float
-    notes: list[str]
-
-
-def propensity_match(df: pd.DataFrame, covariates: Sequence[str], *, treated_arm: str = TREATED_ARM,
-                     control_arm: str = CONTROL_ARM, ratio: int = 2, caliper_sd: float | None = 0.02,
-                     id_col: str = "patient_id") -> PropensityMatch:
-    """Fit the propensity model and match, or say why nobody can be matched.
-
-    :func:`fit_propensity` then :func:`match_nearest_caliper` on its logit.
-    When one arm has no patients (e.g. every SBRT+TACE patient failed an
-    eligibility criterion) there is nothing to model or match: the result
-    has no fit, every patient is unmatched, and ``notes`` says why, so that
-    the report can go on and state it.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"patient_id": ["a", "b", "c"], "arm": ["SBRT"] * 3, "sex_group": ["Male"] * 3})
-    >>> m = propensity_match(d, ["sex_group"])
-    >>> m.fit is None, m.matched_cohort["matched"].tolist(), m.notes
-    (True, [0, 0, 0], ['No SBRT+TACE patient is in the analysis (3 SBRT): no propensity model is fitted and nobody is matched.'])
-    """
-    counts = df["arm"].value_counts()
-    n_treated, n_control = int(counts.get(treated_arm, 0)), int(counts.get(control_arm, 0))
-    base = pd.DataFrame({id_col: df[id_col].to_numpy(), "arm": df["arm"].to_numpy()})
-    if n_treated == 0 or n_control == 0:
-        empty, present = (treated_arm, control_arm) if n_treated == 0 else (control_arm, treated_arm)
-        note = (f"No {empty} patient is in the analysis ({max(n_treated, n_control)} {present}): "
-                "no propensity model is fitted and nobody is matched.")
-        out = base.assign(propensity_score=np.nan, logit_ps=np.nan, matched=0,
-                          match_id=pd.Series([pd.NA] * len(df), dtype=object))
-        return PropensityMatch(fit=None, matched_cohort=out, caliper=float("nan"), notes=[note])
-    fit = fit_propensity(df, covariates, treatment="arm", treated_level=treated_arm)
-    is_treated = (df["arm"] == treated_arm).to_numpy()
-    logit = fit.logit_ps.to_numpy()
-    matches = match_nearest_caliper(logit, is_treated, df[id_col].to_numpy(), ratio=ratio, caliper_sd=caliper_sd)
-    out = base.assign(propensity_score=fit.propensity_score.to_numpy(), logit_ps=logit,
-                      matched=matches["matched"].to_numpy().astype(int), match_id=matches["match_id"].to_numpy())
-    return PropensityMatch(fit=fit, matched_cohort=out, caliper=caliper_width(logit, caliper_sd), notes=list(fit.notes))

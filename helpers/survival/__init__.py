@@ -1,0 +1,45 @@
+r"""Survival analysis: Kaplan-Meier, log-rank, Cox regression, follow-up.
+
+Every function reproduces what R's ``survival`` package (3.5) reports, to a
+relative 1e-6 (``tests/test_survival.py`` quotes the R calls and values). The
+index of the package (each module's docstring repeats its rows; everything is
+imported from ``helpers.survival``):
+
+========================================  ===========  ===============================================
+here                                      module       R
+========================================  ===========  ===============================================
+``kaplan_meier(t, e)``                    ``km``       ``survfit(Surv(t, e) ~ 1, conf.type = "log-log")``
+``km_rates_at(t, e, [12, 36, 60])``       ``km``       ``summary(fit, times = c(12, 36, 60))``
+``km_median(t, e)``                       ``km``       ``quantile(fit, 0.5)`` / ``print(fit)``
+``logrank_test(t, e, g)``                 ``logrank``  ``survdiff(Surv(t, e) ~ g)``
+``cox_fit(df, "t", "e", ["x"])``          ``cox``      ``coxph(Surv(t, e) ~ x, ties = "efron")``
+``median_followup(t, e)``                 ``km``       ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
+``fix_near_ties(t)``                      ``times``    ``aeqSurv`` (``timefix = TRUE``)
+========================================  ===========  ===============================================
+
+Conventions: times are in months (``helpers.derive``: days / 30.4375), events
+are 1 = event, 0 = censored. Rows with a missing time or event are dropped, as
+R's default ``na.action`` does, and near-tied times are merged
+(``helpers.survival.times``). Degenerate models never raise: ``cox_fit``
+returns a result flagged ``estimable=False`` with the reason.
+``helpers.survival.wording`` writes time points in words ("1 year",
+"1-, 3- and 5-year").
+"""
+
+from helpers.survival.cox import (COX_EPS, COX_ITER_MAX, COX_TABLE_COLUMNS, COX_TOLER_CHOL, COX_TOLER_INF,
+                                  CoxResult, cox_fit, univariate_then_multivariate_cox)
+from helpers.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at, km_summary_by_group,
+                                 median_followup, survival_confint)
+from helpers.survival.logrank import LogrankResult, logrank_test
+from helpers.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
+from helpers.survival.wording import time_point_label, time_points_phrase
+
+__all__ = [
+    "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_median", "median_followup",
+    "km_summary_by_group", "survival_confint",
+    "LogrankResult", "logrank_test",
+    "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "COX_TABLE_COLUMNS",
+    "COX_ITER_MAX", "COX_EPS", "COX_TOLER_CHOL", "COX_TOLER_INF",
+    "TIME_TIE_TOLERANCE", "fix_near_ties",
+    "time_point_label", "time_points_phrase",
+]
