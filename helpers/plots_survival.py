@@ -16,39 +16,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
+from helpers import fmt
+from helpers.labels import term_label
 from helpers.survival import ConfType, kaplan_meier, logrank_test
 
 #: Okabe-Ito colours: distinguishable with colour-vision deficiency and in grey.
 OKABE_ITO: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 DEFAULT_MONTHS_TICKS: tuple[float, ...] = (0, 12, 24, 36, 48, 60)
-
-
-def format_p_value(p: float, digits: int = 3) -> str:
-    """A p-value for print: ``"<0.001"`` below 10^-digits, else rounded; ``"NA"`` if undefined.
-
-    Examples
-    --------
-    >>> format_p_value(0.04567), format_p_value(0.0002), format_p_value(float("nan"))
-    ('0.046', '<0.001', 'NA')
-    """
-    if p is None or not np.isfinite(p):
-        return "NA"
-    floor = 10.0 ** -digits
-    return f"<{floor:.{digits}f}" if p < floor else f"{p:.{digits}f}"
-
-
-def format_hr_ci(hr: float, lower: float, upper: float, digits: int = 2) -> str:
-    """``"HR (lower-upper)"`` with an en dash, or ``"not estimable"`` if any is not finite.
-
-    Examples
-    --------
-    >>> format_hr_ci(0.5184, 0.1378, 1.9504)
-    '0.52 (0.14–1.95)'
-    """
-    if not all(np.isfinite(v) for v in (hr, lower, upper)):
-        return "not estimable"
-    return f"{hr:.{digits}f} ({lower:.{digits}f}–{upper:.{digits}f})"
 
 
 def _colors_for(groups: Sequence, colors) -> dict:
@@ -208,12 +183,8 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
                 color="0.35")
     if show_pvalue and len(groups) >= 2:
         lr = logrank_test(frame[time_col], frame[event_col], frame[group_col], group_order=groups)
-        p = format_p_value(lr.p_value)
-        if p == "NA":
-            text = "Log-rank p: not computable (no events)" if frame[event_col].sum() == 0 else \
-                "Log-rank p: not computable"
-        else:
-            text = f"Log-rank p {p}" if p.startswith("<") else f"Log-rank p = {p}"
+        reason = "no events" if frame[event_col].sum() == 0 else ""
+        text = "Log-rank " + fmt.p_text(lr.p_value, reason)
         ax.text(0.03, 0.04, text, transform=ax.transAxes, ha="left", va="bottom", fontsize="small")
 
     if risk_table:
@@ -281,15 +252,8 @@ def plot_km_grid(panels: Sequence[Mapping], nrows: int = 2, ncols: int = 3,
 # Forest plot
 # ---------------------------------------------------------------------------
 
-def _pretty_term(term: str) -> str:
-    """``"child_pugh_class[B]"`` -> ``"child_pugh_class: B"``."""
-    if term.endswith("]") and "[" in term:
-        var, level = term[:-1].split("[", 1)
-        return f"{var}: {level}"
-    return term
-
-
 def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] | None = None,
+                levels: Mapping[str, Sequence[str]] | None = None,
                 models: Sequence[str] = ("univariate", "multivariate"),
                 figsize: tuple[float, float] | None = None) -> Figure:
     """Forest plot of hazard ratios (log scale) with HR (95% CI) and p columns.
@@ -304,7 +268,10 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
     title : str
         Figure title.
     labels : mapping, optional
-        Display label per term (default ``"variable: level"``).
+        Display label per term (default :func:`helpers.labels.term_label`, the
+        Table 1 label and the contrast, e.g. ``"Child-Pugh classification: B vs A"``).
+    levels : mapping, optional
+        Levels per column, reference first, for the default labels.
     models : sequence of str
         Panels, side by side, sharing the rows (one per term, in the order of
         first appearance). A term absent from a model shows "—"; a term
@@ -320,7 +287,7 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
         models = ("",)
     models = [m for m in models if (tab["model"] == m).any()] or list(pd.unique(tab["model"]))
     terms = list(pd.unique(tab["term"]))
-    names = [(labels or {}).get(t, _pretty_term(t)) for t in terms]
+    names = [(labels or {}).get(t, term_label(t, levels)) for t in terms]
     n_rows = len(terms)
     y = np.arange(n_rows)[::-1].astype(float)
 
@@ -347,9 +314,9 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
             r = rows.loc[term]
             hr, lo, hi, p = (float(r[c]) for c in ("hr", "ci_lower", "ci_upper", "p_value"))
             estimable = all(np.isfinite(v) and v > 0 for v in (hr, lo, hi))
-            tx.text(0.0, yi, format_hr_ci(hr, lo, hi), va="center", ha="left", fontsize="small",
+            tx.text(0.0, yi, fmt.hr_ci(hr, lo, hi), va="center", ha="left", fontsize="small",
                     color="black" if estimable else "0.4", style="normal" if estimable else "italic")
-            tx.text(0.76, yi, format_p_value(p) if estimable else "", va="center", ha="left", fontsize="small")
+            tx.text(0.76, yi, fmt.p_value(p) if estimable else "", va="center", ha="left", fontsize="small")
             if not estimable:
                 continue
             ax.plot([max(lo, lo_lim), min(hi, hi_lim)], [yi, yi], color="black", lw=1.1, solid_capstyle="butt")
@@ -384,6 +351,6 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
 
 
 __all__ = [
-    "OKABE_ITO", "format_p_value", "format_hr_ci", "number_at_risk", "plot_km", "plot_km_grid",
+    "OKABE_ITO", "number_at_risk", "plot_km", "plot_km_grid",
     "plot_forest",
 ]

@@ -163,9 +163,9 @@ def test_all_censored_reports_tests_as_not_computable(runs):
     assert lr["p_value"].isna().all() and (lr["events"] == 0).all()
     assert (_result(run, "treatment_hr")["note"] == "no events").all()
     notes = _result(run, "analysis_notes")
-    assert (notes["note"] == "not computable (no events).").sum() == 6
+    assert (notes["note"] == "not estimable (no events).").sum() == 6
     text = _report_text(run)
-    assert "log-rank test not computable (no events)" in text
+    assert "log-rank test not estimable (no events)" in text
     assert "HR not estimable (no events)" in text
 
 
@@ -203,7 +203,7 @@ def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(ru
     text = _report_text(run)
     assert "matching kept 0 and 0" in text
     assert "not estimable (no patients)" in text
-    assert "log-rank test not computable (no patients)" in text
+    assert "log-rank test not estimable (no patients)" in text
     assert "an edited copy of the synthetic cohort (not the calibrated default)" in text
     assert "the matched cohort is empty" in text
 
