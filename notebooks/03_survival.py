@@ -29,6 +29,7 @@ candidate_covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_
                         "afp_group", "diameter_group", "bed_group", "pvtt_group", "ecog_group",
                         "prior_treatment_group"]  # type: list[str]  covariates of the Cox models (the eleven of Table 1)
 conf_type = "log-log"  # type: str  Kaplan-Meier confidence interval: log-log, log or plain
+km_max_months = 144  # type: int  end of the Kaplan-Meier x-axis (months), long enough for the late follow-up; counts every 24 months (12 up to 60)
 
 # %%
 import pandas as pd
@@ -39,8 +40,8 @@ from helpers.figures import setup_figures, show_figure
 from helpers.derive import TABLE1_VARIABLES
 from helpers.display import show_df
 from helpers.labels import km_axis_label, term_label
-from helpers.notes import not_estimable_reason
-from helpers.plots_survival import plot_forest, plot_km_grid
+from helpers.notes import logrank_reason, not_estimable_reason
+from helpers.plots_survival import km_ticks, plot_forest, plot_km_grid
 from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
 from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
@@ -49,7 +50,8 @@ from helpers.survival import km_rates_at, logrank_test, time_point_label, univar
 setup_figures()
 # The arms compared are fixed by the data dictionary (not parameters); they are recorded with the run.
 write_parameters("03_survival", build_dir, time_points_months=time_points_months, entry_p=entry_p,
-                 candidate_covariates=candidate_covariates, conf_type=conf_type, control_arm=control_arm,
+                 candidate_covariates=candidate_covariates, conf_type=conf_type, km_max_months=km_max_months,
+                 control_arm=control_arm,
                  treated_arm=treated_arm)
 
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "ecog_group": str})
@@ -104,13 +106,17 @@ show_df(table)
 
 # %%
 #| label: fig-km
-#| fig-cap: "Kaplan-Meier curves before (A, overall survival; B, progression-free survival; C, local control) and after (D-F) propensity-score matching, with 95% confidence bands, censoring marks (+), log-rank p and the number at risk."
+#| fig-cap: "Kaplan-Meier curves before (A, overall survival; B, progression-free survival; C, local control) and after (D-F) propensity-score matching, with 95% confidence bands, censoring marks (+) and log-rank p; under each panel, per arm, the number at risk and the cumulative numbers censored and of events (KMunicate, Morris et al. 2019)."
 panels = []
+lr_by = logrank.set_index(["cohort", "endpoint"])
 for cohort_name, df in cohorts.items():
     for ep, (tcol, ecol, title) in endpoints.items():
+        lr = lr_by.loc[(cohort_name, ep)]
         panels.append(dict(data=df, time_col=tcol, event_col=ecol, group_col="arm", group_order=arms,
-                           ylabel=km_axis_label(ep), title=f"{title}, {'before' if cohort_name == 'before' else 'after'} matching",
-                           conf_type=conf_type))
+                           ylabel=km_axis_label(ep), months_ticks=km_ticks(km_max_months),
+                           title=f"{title}, {'before' if cohort_name == 'before' else 'after'} matching",
+                           conf_type=conf_type, logrank_p=lr["p_value"],
+                           logrank_reason=logrank_reason(lr["n"], lr["events"]) if pd.isna(lr["p_value"]) else ""))
 fig = plot_km_grid(panels, nrows=2, ncols=3)
 show_figure(fig, "fig-km", build_dir)
 

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from helpers import fmt  # noqa: E402
 from helpers.plots_survival import (  # noqa: E402
-    number_at_risk, plot_forest, plot_km, plot_km_grid,
+    km_ticks, number_at_risk, plot_forest, plot_km, plot_km_grid, risk_counts,
 )
 from helpers.survival import (  # noqa: E402
     cox_fit, fix_near_ties, kaplan_meier, km_median, km_rates_at, km_summary_by_group, logrank_test,
@@ -423,7 +423,22 @@ def test_plot_km_returns_figure_with_risk_table():
         assert number_at_risk(NONMAINTAINED.time, [0, 12, 24, 36, 48]) == [12, 8, 5, 2, 0]
         table = texts[texts.index("Number at risk"):]
         assert table[1:13] == ["Maintained", "11", "10", "6", "3", "2", "Nonmaintained", "12", "8", "5", "2", "0"]
+        # KMunicate rows (Morris et al. 2019): cumulative censored and events up to each tick, as R's
+        #   s <- summary(survfit(Surv(time, status) ~ 1, aml[aml$x == "Maintained", ]), times = c(0, 12, 24, 36, 48),
+        #                extend = TRUE); cumsum(s$n.censor); cumsum(s$n.event)
+        #   Maintained censored 0 0 1 2 3, events 0 1 4 6 7; Nonmaintained censored 0 0 1 1 1, events 0 5 6 9 11
+        assert table[13:26] == ["Censored", "Maintained", "0", "0", "1", "2", "3",
+                                "Nonmaintained", "0", "0", "1", "1", "1"]
+        assert table[26:39] == ["Events", "Maintained", "0", "1", "4", "6", "7",
+                                "Nonmaintained", "0", "5", "6", "9", "11"]
+        counts = risk_counts(NONMAINTAINED.time, NONMAINTAINED.status, [0, 12, 24, 36, 48])
+        assert counts["events"].tolist() == [0, 5, 6, 9, 11] and counts["censored"].tolist() == [0, 0, 1, 1, 1]
+        assert "Survival (probability)" == fig.axes[0].get_ylabel()
         assert "Log-rank p = 0.065" in texts
+        given = plot_km(None, AML, "time", "status", "x", None, None, "", logrank_p=float("nan"),
+                        logrank_reason="no events", months_ticks=km_ticks(48))
+        assert "Log-rank p not estimable (no events)" in _texts(given)  # the p given is shown, not recomputed
+        plt.close(given)
         fig.canvas.draw()  # layout with the table must not fail
     finally:
         plt.close(fig)
