@@ -14,6 +14,7 @@ import os
 import pandas as pd
 
 from helpers.fmt import not_estimable
+from helpers.labels import term_label
 from helpers.paths import results_dir
 from helpers.results import read_result
 
@@ -106,7 +107,7 @@ def cox_notes(cox: pd.DataFrame | None) -> list[dict]:
     rows = []
     for (model, term, note), block in bad.groupby(["model", "term", "note"], sort=False):
         where = join_words([f"{e} {COHORT_NAMES.get(c, c)}" for c, e in zip(block["cohort"], block["endpoint"])])
-        rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term}: {note}."})
+        rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term_label(term)}: {note}."})
     return rows
 
 

@@ -60,7 +60,8 @@ display_tox = pd.DataFrame({
     "Event": shown["label"],
     f"SBRT (n = {n_s})": [fmt.count(n, p) for n, p in zip(shown["n_sbrt"], shown["pct_sbrt"])],
     f"SBRT+TACE (n = {n_t})": [fmt.count(n, p) for n, p in zip(shown["n_sbrt_tace"], shown["pct_sbrt_tace"])],
-    "P": [fmt.p_value(p) for p in shown["p_value"]],
+    # Post-TACE events exist in one arm only: not compared by design (blank), not a failed estimate.
+    "P": ["" if str(t).startswith("not compared") else fmt.p_value(p) for p, t in zip(shown["p_value"], shown["test"])],
 })
 show_df(display_tox)
 

@@ -219,7 +219,7 @@ def test_cox_separation_is_reported_as_not_estimable_with_the_reason(runs):
     pfs = cox[(cox["cohort"] == "before") & (cox["endpoint"] == "PFS") & (cox["model"] == "univariate")
               & (cox["term"] == "child_pugh_class[B]")].iloc[0]
     assert pfs["hr"] > 1
-    assert "child_pugh_class[B]: HR tends to infinity" in _report_text(run)
+    assert "Child-Pugh classification: B vs A: HR tends to infinity" in _report_text(run)
 
 
 @_on_case("tiny_arms")

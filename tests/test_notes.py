@@ -50,7 +50,7 @@ def test_logrank_and_cox_notes():
                         "model": ["univariate"] * 3, "term": ["arm[SBRT+TACE]", "arm[SBRT+TACE]", "x[B]"],
                         "hr": [NAN, NAN, 1.3], "note": ["no events", "no events", NAN]})
     assert cox_notes(cox) == [{"step": "Cox, univariate", "where": "OS before matching and OS after matching",
-                               "note": "arm[SBRT+TACE]: no events."}]
+                               "note": "Treatment: SBRT+TACE vs SBRT: no events."}]
 
 
 def test_analysis_notes_from_a_results_folder(tmp_path):
