@@ -444,15 +444,6 @@ def balance_table(
 # Display: the paper's Table 1
 # --------------------------------------------------------------------------
 
-def format_p(p: float) -> str:
-    """A p-value as printed in Table 1: the rule of :func:`helpers.fmt.p_value`.
-
-    >>> format_p(0.01786), format_p(0.00004), format_p(float("nan"))
-    ('0.018', '<0.001', 'not estimable')
-    """
-    return fmt.p_value(p)
-
-
 def format_smd(smd: float) -> str:
     """An SMD with 3 decimals (``not estimable`` for NaN, ``inf`` for complete separation)."""
     return "inf" if smd is not None and math.isinf(smd) else fmt.number(smd)
@@ -491,7 +482,7 @@ def _table1_blocks(balance_before: pd.DataFrame, balance_after: pd.DataFrame | N
         head = []
         for (_, _, with_smd), part in zip(blocks, parts):
             first = part.iloc[0] if len(part) else None
-            head += ["", "", format_p(first["p_value"]) if first is not None else fmt.NOT_ESTIMABLE]
+            head += ["", "", fmt.p_value(first["p_value"]) if first is not None else fmt.NOT_ESTIMABLE]
             if with_smd:
                 head.append(format_smd(first["smd"]) if first is not None else fmt.NOT_ESTIMABLE)
         rows.append(("variable", f"{label}, n (%)", head))
