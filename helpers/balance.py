@@ -26,7 +26,9 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
+from helpers import fmt
 from helpers.derive import TABLE1_VARIABLES, Table1Variable
+from helpers.labels import level_label
 from helpers.schema import CONTROL_ARM, TREATED_ARM
 
 #: Test names returned by :func:`table1_p_value` (and stored in ``balance.csv``).
@@ -442,31 +444,13 @@ def balance_table(
 # Display: the paper's Table 1
 # --------------------------------------------------------------------------
 
-def format_p(p: float) -> str:
-    """A p-value as printed in the paper: 3 decimals, ``<0.001`` below, ``NA`` when not testable.
-
-    >>> format_p(0.01786), format_p(0.00004), format_p(float("nan"))
-    ('0.018', '<0.001', 'NA')
-    """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "NA"
-    return "<0.001" if p < 0.0005 else f"{p:.3f}"
-
-
 def format_smd(smd: float) -> str:
-    """An SMD with 3 decimals (``NA`` for NaN, ``inf`` for complete separation)."""
-    if smd is None or math.isnan(smd):
-        return "NA"
-    return "inf" if math.isinf(smd) else f"{smd:.3f}"
+    """An SMD with 3 decimals (``not estimable`` for NaN, ``inf`` for complete separation)."""
+    return "inf" if smd is not None and math.isinf(smd) else fmt.number(smd)
 
 
 def _n_pct(n: int, pct: float, decimals: int) -> str:
-    return f"{n} ({pct:.{decimals}f})" if not math.isnan(pct) else f"{n}"
-
-
-def _display_level(level: str) -> str:
-    """A level code as printed: ``>=``/``<=`` as the signs of the paper."""
-    return level.replace(">=", "\u2265").replace("<=", "\u2264")
+    return fmt.count(n, pct, decimals, sign=False)
 
 
 _INDENT = "\u2003"  # em space: survives Markdown and HTML whitespace collapsing
@@ -498,9 +482,9 @@ def _table1_blocks(balance_before: pd.DataFrame, balance_after: pd.DataFrame | N
         head = []
         for (_, _, with_smd), part in zip(blocks, parts):
             first = part.iloc[0] if len(part) else None
-            head += ["", "", format_p(first["p_value"]) if first is not None else "NA"]
+            head += ["", "", fmt.p_value(first["p_value"]) if first is not None else fmt.NOT_ESTIMABLE]
             if with_smd:
-                head.append(format_smd(first["smd"]) if first is not None else "NA")
+                head.append(format_smd(first["smd"]) if first is not None else fmt.NOT_ESTIMABLE)
         rows.append(("variable", f"{label}, n (%)", head))
         levels = list(dict.fromkeys(pd.concat([p["level"] for p in parts])))
         for lvl in levels:
@@ -515,7 +499,7 @@ def _table1_blocks(balance_before: pd.DataFrame, balance_after: pd.DataFrame | N
                     cells += ["", "", ""]
                 if with_smd:
                     cells.append("")
-            rows.append(("level", _display_level(lvl), cells))
+            rows.append(("level", level_label(lvl), cells))
     return groups, rows
 
 

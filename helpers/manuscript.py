@@ -11,7 +11,9 @@ import os
 
 import pandas as pd
 
+from helpers import fmt
 from helpers.balance import arm_slug
+from helpers.fmt import NOT_ESTIMABLE, is_missing as _is_missing
 from helpers.notes import join_words, logrank_reason, not_estimable_reason
 from helpers.parameters import read_parameters
 from helpers.published import load_published, published_value
@@ -20,7 +22,6 @@ from helpers.schema import ARMS, CONTROL_ARM, TREATED_ARM
 from helpers.survival import time_points_phrase
 
 
-NOT_ESTIMABLE = "not estimable"
 
 #: How the text names each Table 1 category column (the propensity and Cox covariates).
 COVARIATE_WORDS = {
@@ -29,22 +30,6 @@ COVARIATE_WORDS = {
     "pvtt_group": "portal vein tumour thrombus", "prior_treatment_group": "previous treatment",
     "ecog_group": "ECOG performance status", "platelets_group": "platelet count",
 }
-
-
-def _is_missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def pct(x: float, digits: int = 1) -> str:
-    """A proportion as a percentage: ``pct(0.9118)`` -> ``'91.2%'``; NaN -> ``'not estimable'``."""
-    return NOT_ESTIMABLE if _is_missing(x) else f"{100 * x:.{digits}f}%"
-
-
-def p_value(p: float) -> str:
-    """``p = 0.069`` style; ``p < 0.001`` for small values; NaN -> ``'p not computable'``."""
-    if _is_missing(p):
-        return "p not computable"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _first(df: pd.DataFrame, mask: pd.Series, col: str) -> float:
@@ -132,7 +117,7 @@ class ResultNumbers:
     def km(self, cohort: str, endpoint: str, arm: str, months: int) -> str:
         k = self.t["km_rates"]
         m = (k["cohort"] == cohort) & (k["endpoint"] == endpoint) & (k["arm"] == arm) & (k["months"] == months)
-        return pct(_first(k, m, "survival"))
+        return fmt.pct(_first(k, m, "survival"))
 
     def km_text(self, cohort: str, endpoint: str, arm: str) -> str:
         """The rates at the run's time points, e.g. 1, 3 and 5 years: '91.2%, 76.5% and 61.8%'."""
@@ -146,8 +131,8 @@ class ResultNumbers:
         m = (lr["cohort"] == cohort) & (lr["endpoint"] == endpoint)
         p = _first(lr, m, "p_value")
         if _is_missing(p):
-            return f"log-rank test not computable ({logrank_reason(_first(lr, m, 'n'), _first(lr, m, 'events'))})"
-        return p_value(p)
+            return f"log-rank test {fmt.not_estimable(logrank_reason(_first(lr, m, 'n'), _first(lr, m, 'events')))}"
+        return fmt.p_text(p)
 
     def _hr_row(self, cohort: str, endpoint: str) -> pd.Series | None:
         h = self.t["treatment_hr"]
@@ -158,14 +143,14 @@ class ResultNumbers:
         row = self._hr_row(cohort, endpoint)
         if row is None or _is_missing(row["hr"]):
             reason = "" if row is None else not_estimable_reason(row.get("note"))
-            return f"HR {NOT_ESTIMABLE}" + (f" ({reason})" if reason else "")
-        return f"HR = {row['hr']:.3f}, 95% CI {row['ci_lower']:.3f}-{row['ci_upper']:.3f}"
+            return fmt.hr_text(float("nan"), float("nan"), float("nan"), reason)
+        return fmt.hr_text(row["hr"], row["ci_lower"], row["ci_upper"])
 
     def effect_statement(self, cohort: str, endpoint: str, treated: str = TREATED_ARM,
                          control: str = CONTROL_ARM, alpha: float = 0.05) -> str:
         """The direction and significance of the treatment HR, in words.
 
-        E.g. 'a lower hazard with SBRT+TACE than with SBRT alone (HR = 0.519, 95% CI 0.252-1.066),
+        E.g. 'a lower hazard with SBRT+TACE than with SBRT alone (HR 0.52, 95% CI 0.25–1.07, p = 0.074),
         not statistically significant at the 5% level'.
         """
         row = self._hr_row(cohort, endpoint)
@@ -174,7 +159,7 @@ class ResultNumbers:
         direction = "a lower" if row["hr"] < 1 else ("a higher" if row["hr"] > 1 else "the same")
         significant = row["p_value"] < alpha
         return (f"{direction} hazard with {treated} than with {control} alone ({self.hr(cohort, endpoint)}, "
-                f"{p_value(row['p_value'])}), {'' if significant else 'not '}statistically significant "
+                f"{fmt.p_text(row['p_value'])}), {'' if significant else 'not '}statistically significant "
                 f"at the {100 * alpha:g}% level")
 
     def followup(self, measure: str = "median of observed times") -> str:
@@ -195,7 +180,7 @@ class ResultNumbers:
 
     def tox_p(self, key: str, cohort: str = "before") -> str:
         t = self.t["toxicity"]
-        return p_value(_first(t, (t["cohort"] == cohort) & (t["key"] == key), "p_value"))
+        return fmt.p_text(_first(t, (t["cohort"] == cohort) & (t["key"] == key), "p_value"))
 
     def severe_toxicity_statement(self, cohort: str = "before") -> str:
         """'no acute toxicity of grade 3 or more' or 'acute toxicity of grade 3 or more in 2 SBRT and 1 ...'."""
@@ -208,7 +193,7 @@ class ResultNumbers:
     def max_smd_after(self) -> str:
         b = self.t["balance"]
         v = b.loc[b["cohort"] == "after", "smd"].max()
-        return "not computable (no matched patients)" if _is_missing(float(v)) else f"{v:.3f}"
+        return fmt.not_estimable("no matched patients") if _is_missing(float(v)) else fmt.number(v)
 
     def n_smd_above(self, threshold: float = 0.1) -> int:
         b = self.t["balance"]
@@ -219,7 +204,7 @@ class ResultNumbers:
         return fmt.format(published_value(self.ledger, quantity, **keys))
 
     def published_km3(self, cohort: str, endpoint: str, arm: str) -> str:
-        a, b, c = (pct(published_value(self.ledger, "km_survival", cohort=cohort, endpoint=endpoint, arm=arm, months=m))
+        a, b, c = (fmt.pct(published_value(self.ledger, "km_survival", cohort=cohort, endpoint=endpoint, arm=arm, months=m))
                    for m in (12, 36, 60))
         return f"{a}, {b} and {c}"
 

@@ -13,6 +13,8 @@ import os
 
 import pandas as pd
 
+from helpers.fmt import not_estimable
+from helpers.labels import term_label
 from helpers.paths import results_dir
 from helpers.results import read_result
 
@@ -93,7 +95,7 @@ def logrank_notes(logrank: pd.DataFrame | None) -> list[dict]:
     rows = []
     for r in logrank[logrank["p_value"].isna()].itertuples():
         rows.append({"step": "log-rank test", "where": f"{r.endpoint}, {COHORT_NAMES.get(r.cohort, r.cohort)}",
-                     "note": f"not computable ({logrank_reason(r.n, r.events)})."})
+                     "note": f"{not_estimable(logrank_reason(r.n, r.events))}."})
     return rows
 
 
@@ -105,7 +107,7 @@ def cox_notes(cox: pd.DataFrame | None) -> list[dict]:
     rows = []
     for (model, term, note), block in bad.groupby(["model", "term", "note"], sort=False):
         where = join_words([f"{e} {COHORT_NAMES.get(c, c)}" for c, e in zip(block["cohort"], block["endpoint"])])
-        rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term}: {note}."})
+        rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term_label(term)}: {note}."})
     return rows
 
 
@@ -144,7 +146,7 @@ def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
     >>> lr = pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "chi2": [0.0], "df": [0],
     ...                    "p_value": [float("nan")], "n": [104], "events": [0]})
     >>> logrank_notes(lr)
-    [{'step': 'log-rank test', 'where': 'OS, after matching', 'note': 'not computable (no events).'}]
+    [{'step': 'log-rank test', 'where': 'OS, after matching', 'note': 'not estimable (no events).'}]
     """
     rows = (cutoff_notes(_read("cutoff_events", build))
             + matching_notes(_read("propensity_notes", build), _read("matching_summary", build))

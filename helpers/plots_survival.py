@@ -16,39 +16,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
+from helpers import fmt
+from helpers.labels import term_label
 from helpers.survival import ConfType, kaplan_meier, logrank_test
 
 #: Okabe-Ito colours: distinguishable with colour-vision deficiency and in grey.
 OKABE_ITO: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 DEFAULT_MONTHS_TICKS: tuple[float, ...] = (0, 12, 24, 36, 48, 60)
-
-
-def format_p_value(p: float, digits: int = 3) -> str:
-    """A p-value for print: ``"<0.001"`` below 10^-digits, else rounded; ``"NA"`` if undefined.
-
-    Examples
-    --------
-    >>> format_p_value(0.04567), format_p_value(0.0002), format_p_value(float("nan"))
-    ('0.046', '<0.001', 'NA')
-    """
-    if p is None or not np.isfinite(p):
-        return "NA"
-    floor = 10.0 ** -digits
-    return f"<{floor:.{digits}f}" if p < floor else f"{p:.{digits}f}"
-
-
-def format_hr_ci(hr: float, lower: float, upper: float, digits: int = 2) -> str:
-    """``"HR (lower-upper)"`` with an en dash, or ``"not estimable"`` if any is not finite.
-
-    Examples
-    --------
-    >>> format_hr_ci(0.5184, 0.1378, 1.9504)
-    '0.52 (0.14–1.95)'
-    """
-    if not all(np.isfinite(v) for v in (hr, lower, upper)):
-        return "not estimable"
-    return f"{hr:.{digits}f} ({lower:.{digits}f}–{upper:.{digits}f})"
 
 
 def _colors_for(groups: Sequence, colors) -> dict:
@@ -107,17 +82,65 @@ def number_at_risk(time, months: Sequence[float]) -> list[int]:
     return [int(np.sum(t >= m)) for m in months]
 
 
+def risk_counts(time, event, months: Sequence[float]) -> pd.DataFrame:
+    """KMunicate counts at each time: number at risk, cumulative events and cumulative censored.
+
+    As R's ``summary(survfit(...), times = months, extend = TRUE)``: at risk are
+    those with follow-up >= m; events and censored are counted up to and
+    including m (``cumsum`` of ``n.event`` and ``n.censor``), as in Morris et
+    al. (2019, BMJ Open 9:e030215) and ggsurvfit's ``add_risktable(risktable_stats
+    = c("n.risk", "cum.censor", "cum.event"))``.
+
+    Examples
+    --------
+    R: ``s <- summary(survfit(Surv(time, status) ~ 1, aml[aml$x == "Maintained", ]),
+    times = c(0, 12, 24, 36, 48), extend = TRUE); s$n.risk; cumsum(s$n.event); cumsum(s$n.censor)``
+    gives 11 10 6 3 2; 0 1 4 6 7; 0 0 1 2 3.
+
+    >>> t = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
+    >>> e = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
+    >>> risk_counts(t, e, [0, 12, 24, 36, 48]).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'months': [0.0, 12.0, 24.0, 36.0, 48.0], 'at_risk': [11, 10, 6, 3, 2], 'events': [0, 1, 4, 6, 7],
+     'censored': [0, 0, 1, 2, 3]}
+    """
+    t = np.asarray(time, dtype=float)
+    d = np.asarray(event, dtype=float)
+    keep = ~(np.isnan(t) | np.isnan(d))
+    t, d = t[keep], d[keep]
+    months = [float(m) for m in months]
+    return pd.DataFrame({
+        "months": months,
+        "at_risk": number_at_risk(t, months),
+        "events": [int(np.sum((t <= m) & (d == 1))) for m in months],
+        "censored": [int(np.sum((t <= m) & (d == 0))) for m in months],
+    })
+
+
+def km_ticks(max_months: float, step: float | None = None) -> list[float]:
+    """x ticks from 0 to ``max_months``: every 12 months up to 5 years, else every 24.
+
+    >>> km_ticks(60), km_ticks(144)
+    ([0.0, 12.0, 24.0, 36.0, 48.0, 60.0], [0.0, 24.0, 48.0, 72.0, 96.0, 120.0, 144.0])
+    """
+    if max_months <= 0:
+        raise ValueError(f"max_months must be positive, not {max_months}")
+    step = step or (12.0 if max_months <= 60 else 24.0)
+    return [float(m) for m in np.arange(0.0, max_months + 1e-9, step)]
+
+
 def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_col: str,
             group_order: Sequence | None = None, colors=None, title: str = "",
             months_ticks: Sequence[float] = DEFAULT_MONTHS_TICKS, *,
-            ylabel: str = "Survival probability", xlabel: str = "Months since SBRT",
+            ylabel: str = "Survival (probability)", xlabel: str = "Months since SBRT",
             group_labels: Mapping | None = None, conf_level: float = 0.95,
             conf_type: ConfType = "log-log", show_ci: bool = True, show_censors: bool = True,
             show_pvalue: bool = True, risk_table: bool = True, legend_loc: str = "top",
-            figsize: tuple[float, float] = (6.0, 5.2)) -> Figure:
+            logrank_p: float | None = None, logrank_reason: str = "",
+            figsize: tuple[float, float] = (6.0, 6.2)) -> Figure:
     """Kaplan-Meier curves by group with confidence bands, censor marks, log-rank p
-    and a number-at-risk table under the x-axis (as survminer's ``ggsurvplot(...,
-    risk.table = TRUE)``).
+    and, under the x-axis, a KMunicate table (Morris et al. 2019): per arm the
+    number at risk, the cumulative number censored and of events at each tick
+    (see :func:`risk_counts`).
 
     Parameters
     ----------
@@ -135,14 +158,20 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
     title : str
         Axes title (e.g. ``"Overall survival"``).
     months_ticks : sequence of float
-        x ticks in months; the number at risk is given at each; the x-axis ends at
-        the last tick.
+        x ticks in months (e.g. :func:`km_ticks`); the counts are given at each;
+        the x-axis ends at the last tick.
+    ylabel : str
+        The y-axis; name the endpoint (:func:`helpers.labels.km_axis_label`).
     group_labels : mapping, optional
         Display names for the groups (legend and table).
     conf_level, conf_type
         Band of :func:`helpers.survival.kaplan_meier` (95% log-log by default).
     show_ci, show_censors, show_pvalue, risk_table : bool
         Toggle the bands, the "+" marks, the log-rank p and the table.
+    logrank_p, logrank_reason
+        The log-rank p computed by the analysis (``results/logrank.csv``) and,
+        when it is NaN, why; if None, :func:`helpers.survival.logrank_test` is
+        run on ``data``.
     legend_loc : str
         ``"top"`` (default): one row above the plot, clear of the curves
         (which, starting at 1, often fill the upper right); otherwise any
@@ -207,39 +236,43 @@ def plot_km(ax_or_fig, data: pd.DataFrame, time_col: str, event_col: str, group_
         ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", fontsize="medium",
                 color="0.35")
     if show_pvalue and len(groups) >= 2:
-        lr = logrank_test(frame[time_col], frame[event_col], frame[group_col], group_order=groups)
-        p = format_p_value(lr.p_value)
-        if p == "NA":
-            text = "Log-rank p: not computable (no events)" if frame[event_col].sum() == 0 else \
-                "Log-rank p: not computable"
-        else:
-            text = f"Log-rank p {p}" if p.startswith("<") else f"Log-rank p = {p}"
+        if logrank_p is None:
+            logrank_p = logrank_test(frame[time_col], frame[event_col], frame[group_col], group_order=groups).p_value
+            logrank_reason = logrank_reason or ("no events" if frame[event_col].sum() == 0 else "")
+        text = "Log-rank " + fmt.p_text(logrank_p, logrank_reason)
         ax.text(0.03, 0.04, text, transform=ax.transAxes, ha="left", va="bottom", fontsize="small")
 
     if risk_table:
-        _draw_risk_table(ax, frame, time_col, group_col, groups, labels, palette, ticks)
+        _draw_risk_table(ax, frame, time_col, event_col, group_col, groups, labels, palette, ticks)
     return fig
 
 
-def _draw_risk_table(ax: Axes, frame: pd.DataFrame, time_col: str, group_col: str, groups: Sequence,
-                     labels: Mapping, palette: Mapping, ticks: Sequence[float]) -> None:
+#: The KMunicate rows, in Morris et al.'s order, and their keys in :func:`risk_counts`.
+KMUNICATE_ROWS: tuple[tuple[str, str], ...] = (("Number at risk", "at_risk"), ("Censored", "censored"),
+                                                ("Events", "events"))
+
+
+def _draw_risk_table(ax: Axes, frame: pd.DataFrame, time_col: str, event_col: str, group_col: str,
+                     groups: Sequence, labels: Mapping, palette: Mapping, ticks: Sequence[float]) -> None:
     size = plt.rcParams["font.size"]
-    small = size * 0.85
+    small = size * 0.8
     # Below the tick labels and the x label: tick + pad + label + labelpad + xlabel, with air.
-    start = 3.5 + 3.5 + size + 4.0 + size + 10.0
-    row = small * 1.45
-    ax.text(0.0, 0.0, "Number at risk", transform=_points_below_axis_left(ax, start),
-            ha="left", va="top", fontsize=small, fontweight="bold", clip_on=False)
-    for i, g in enumerate(groups):
-        y = start + (i + 1) * row
-        # Right-aligned left of the axis, clear of the centred count under tick 0.
-        ax.text(0.0, 0.0, labels[g], transform=_points_below_axis_left(ax, y, left_points=2.2 * small),
-                ha="right", va="top",
-                fontsize=small, color=palette[g], clip_on=False)
-        counts = number_at_risk(frame.loc[frame[group_col] == g, time_col], ticks)
-        for m, n in zip(ticks, counts):
-            ax.text(m, 0.0, str(n), transform=_points_below_axis(ax, y), ha="center", va="top",
-                    fontsize=small, color=palette[g], clip_on=False)
+    y = 3.5 + 3.5 + size + 4.0 + size + 8.0
+    row = small * 1.35
+    counts = {g: risk_counts(frame.loc[frame[group_col] == g, time_col],
+                             frame.loc[frame[group_col] == g, event_col], ticks) for g in groups}
+    for title, key in KMUNICATE_ROWS:
+        ax.text(0.0, 0.0, title, transform=_points_below_axis_left(ax, y),
+                ha="left", va="top", fontsize=small, fontweight="bold", clip_on=False)
+        for g in groups:
+            y += row
+            # Right-aligned left of the axis, clear of the centred count under tick 0.
+            ax.text(0.0, 0.0, labels[g], transform=_points_below_axis_left(ax, y, left_points=2.2 * small),
+                    ha="right", va="top", fontsize=small, color=palette[g], clip_on=False)
+            for m, n in zip(ticks, counts[g][key]):
+                ax.text(m, 0.0, str(n), transform=_points_below_axis(ax, y), ha="center", va="top",
+                        fontsize=small, color=palette[g], clip_on=False)
+        y += row * 1.15
 
 
 def plot_km_grid(panels: Sequence[Mapping], nrows: int = 2, ncols: int = 3,
@@ -260,7 +293,7 @@ def plot_km_grid(panels: Sequence[Mapping], nrows: int = 2, ncols: int = 3,
     -------
     matplotlib.figure.Figure
     """
-    figsize = figsize or (5.0 * ncols, 4.8 * nrows)
+    figsize = figsize or (5.0 * ncols, 6.2 * nrows)
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", squeeze=False)
     fig.get_layout_engine().set(h_pad=0.25, w_pad=0.15)
     flat = axes.ravel()
@@ -281,15 +314,8 @@ def plot_km_grid(panels: Sequence[Mapping], nrows: int = 2, ncols: int = 3,
 # Forest plot
 # ---------------------------------------------------------------------------
 
-def _pretty_term(term: str) -> str:
-    """``"child_pugh_class[B]"`` -> ``"child_pugh_class: B"``."""
-    if term.endswith("]") and "[" in term:
-        var, level = term[:-1].split("[", 1)
-        return f"{var}: {level}"
-    return term
-
-
 def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] | None = None,
+                levels: Mapping[str, Sequence[str]] | None = None,
                 models: Sequence[str] = ("univariate", "multivariate"),
                 figsize: tuple[float, float] | None = None) -> Figure:
     """Forest plot of hazard ratios (log scale) with HR (95% CI) and p columns.
@@ -304,7 +330,10 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
     title : str
         Figure title.
     labels : mapping, optional
-        Display label per term (default ``"variable: level"``).
+        Display label per term (default :func:`helpers.labels.term_label`, the
+        Table 1 label and the contrast, e.g. ``"Child-Pugh classification: B vs A"``).
+    levels : mapping, optional
+        Levels per column, reference first, for the default labels.
     models : sequence of str
         Panels, side by side, sharing the rows (one per term, in the order of
         first appearance). A term absent from a model shows "—"; a term
@@ -320,7 +349,7 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
         models = ("",)
     models = [m for m in models if (tab["model"] == m).any()] or list(pd.unique(tab["model"]))
     terms = list(pd.unique(tab["term"]))
-    names = [(labels or {}).get(t, _pretty_term(t)) for t in terms]
+    names = [(labels or {}).get(t, term_label(t, levels)) for t in terms]
     n_rows = len(terms)
     y = np.arange(n_rows)[::-1].astype(float)
 
@@ -347,9 +376,9 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
             r = rows.loc[term]
             hr, lo, hi, p = (float(r[c]) for c in ("hr", "ci_lower", "ci_upper", "p_value"))
             estimable = all(np.isfinite(v) and v > 0 for v in (hr, lo, hi))
-            tx.text(0.0, yi, format_hr_ci(hr, lo, hi), va="center", ha="left", fontsize="small",
+            tx.text(0.0, yi, fmt.hr_ci(hr, lo, hi), va="center", ha="left", fontsize="small",
                     color="black" if estimable else "0.4", style="normal" if estimable else "italic")
-            tx.text(0.76, yi, format_p_value(p) if estimable else "", va="center", ha="left", fontsize="small")
+            tx.text(0.76, yi, fmt.p_value(p) if estimable else "", va="center", ha="left", fontsize="small")
             if not estimable:
                 continue
             ax.plot([max(lo, lo_lim), min(hi, hi_lim)], [yi, yi], color="black", lw=1.1, solid_capstyle="butt")
@@ -384,6 +413,6 @@ def plot_forest(table: pd.DataFrame, title: str = "", labels: Mapping[str, str] 
 
 
 __all__ = [
-    "OKABE_ITO", "format_p_value", "format_hr_ci", "number_at_risk", "plot_km", "plot_km_grid",
+    "OKABE_ITO", "KMUNICATE_ROWS", "number_at_risk", "risk_counts", "km_ticks", "plot_km", "plot_km_grid",
     "plot_forest",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers import fmt
 from helpers.balance import arm_slug
 from helpers.schema import ARMS, RILD_TERMS
 
@@ -397,7 +398,7 @@ def format_table2(
 
     def cell(r) -> str:
         value = r[pct]
-        return f"{r['n']}" if pd.isna(value) else f"{r['n']} ({value:.{decimals}f}%)"
+        return fmt.count(r["n"], value, decimals)
 
     blocks = [("", before[before["group"] == "Total"])] if (before["group"] == "Total").any() else []
     blocks.append(("Before PSM", before[before["group"] != "Total"]))

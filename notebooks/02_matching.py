@@ -34,7 +34,9 @@ import pandas as pd
 from helpers.figures import setup_figures, show_figure
 
 from helpers.balance import balance_table, table1_html, table1_markdown
+from helpers import fmt
 from helpers.display import show_df, show_table
+from helpers.labels import contrast_label
 from helpers.matching import propensity_match
 from helpers.plots_balance import plot_love, plot_propensity_density
 from helpers.parameters import write_parameters
@@ -59,9 +61,17 @@ write_result(pd.DataFrame({"note": match.notes}, dtype=str), "propensity_notes",
 for note in match.notes:
     print("Note:", note)
 coef = (match.fit.coefficients.reset_index(names="term") if match.fit is not None else
-        pd.DataFrame(columns=["term", "estimate", "std_error", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]))
+        pd.DataFrame(columns=["term", "variable", "level", "reference", "estimate", "std_error", "z_value",
+                              "p_value", "odds_ratio", "or_ci_low", "or_ci_high"]))
 write_result(coef, "propensity_model", build_dir)
-show_df(coef[["term", "estimate", "std_error", "odds_ratio", "or_ci_low", "or_ci_high", "p_value"]].round(3))
+show_df(pd.DataFrame({
+    "Term": [contrast_label(v, lvl, ref) for v, lvl, ref in zip(coef["variable"], coef["level"], coef["reference"])],
+    "Estimate": [fmt.number(b) for b in coef["estimate"]],
+    "SE": [fmt.number(se) for se in coef["std_error"]],
+    "Odds ratio (95% CI)": [fmt.hr_ci(o, lo, hi) for o, lo, hi in zip(coef["odds_ratio"], coef["or_ci_low"],
+                                                                     coef["or_ci_high"])],
+    "p": [fmt.p_value(p) for p in coef["p_value"]],
+}))
 
 # %% [markdown]
 # ## Matching

@@ -29,16 +29,19 @@ candidate_covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_
                         "afp_group", "diameter_group", "bed_group", "pvtt_group", "ecog_group",
                         "prior_treatment_group"]  # type: list[str]  covariates of the Cox models (the eleven of Table 1)
 conf_type = "log-log"  # type: str  Kaplan-Meier confidence interval: log-log, log or plain
+km_max_months = 144  # type: int  end of the Kaplan-Meier x-axis (months), long enough for the late follow-up; counts every 24 months (12 up to 60)
 
 # %%
 import pandas as pd
 
+from helpers import fmt
 from helpers.figures import setup_figures, show_figure
 
 from helpers.derive import TABLE1_VARIABLES
 from helpers.display import show_df
-from helpers.notes import not_estimable_reason
-from helpers.plots_survival import plot_forest, plot_km_grid
+from helpers.labels import km_axis_label, term_label
+from helpers.notes import logrank_reason, not_estimable_reason
+from helpers.plots_survival import km_ticks, plot_forest, plot_km_grid
 from helpers.parameters import write_parameters
 from helpers.results import read_result, write_result
 from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
@@ -47,7 +50,8 @@ from helpers.survival import km_rates_at, logrank_test, time_point_label, univar
 setup_figures()
 # The arms compared are fixed by the data dictionary (not parameters); they are recorded with the run.
 write_parameters("03_survival", build_dir, time_points_months=time_points_months, entry_p=entry_p,
-                 candidate_covariates=candidate_covariates, conf_type=conf_type, control_arm=control_arm,
+                 candidate_covariates=candidate_covariates, conf_type=conf_type, km_max_months=km_max_months,
+                 control_arm=control_arm,
                  treated_arm=treated_arm)
 
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "ecog_group": str})
@@ -85,14 +89,7 @@ _ = write_result(logrank, "logrank", build_dir)  # no output: a file path is not
 
 # %%
 #| label: tbl-km-rates
-#| tbl-cap: "Kaplan-Meier 1-, 3- and 5-year rates (%, 95% CI on the log-log scale) per arm, and log-rank p, before and after matching. n.e., not estimable: no patient at risk (rate), no event yet (CI of a rate of 100%), or no event in the cohort (p)."
-def _rate(r):
-    if pd.isna(r.survival):
-        return "n.e."
-    ci = "n.e." if pd.isna(r.ci_lower) else f"{100 * r.ci_lower:.1f}-{100 * r.ci_upper:.1f}"
-    return f"{100 * r.survival:.1f} ({ci})"
-
-
+#| tbl-cap: "Kaplan-Meier 1-, 3- and 5-year rates (%, 95% CI on the log-log scale) per arm, and log-rank p, before and after matching. Not estimable: no patient at risk (rate), no event yet (CI of a rate of 100%), or no event in the cohort (p)."
 rows = []
 for (cohort_name, ep), block in km_rates.groupby(["cohort", "endpoint"], sort=False):
     p = logrank.set_index(["cohort", "endpoint"]).loc[(cohort_name, ep), "p_value"]
@@ -100,8 +97,8 @@ for (cohort_name, ep), block in km_rates.groupby(["cohort", "endpoint"], sort=Fa
         row = {("", "Cohort"): "Before matching" if cohort_name == "before" else "After matching",
                ("", "Endpoint"): ep, ("", "Arm"): arm}
         for _, r in block[block["arm"] == arm].iterrows():
-            row[("Rate, % (95% CI)", time_point_label(r.months))] = _rate(r)
-        row[("", "Log-rank p")] = ("n.e." if pd.isna(p) else f"{p:.3f}") if arm == arms[0] else ""
+            row[("Rate, % (95% CI)", time_point_label(r.months))] = fmt.rate_ci(r.survival, r.ci_lower, r.ci_upper)
+        row[("", "Log-rank p")] = fmt.p_value(p) if arm == arms[0] else ""
         rows.append(row)
 table = pd.DataFrame(rows)
 table.columns = pd.MultiIndex.from_tuples(table.columns)
@@ -109,13 +106,17 @@ show_df(table)
 
 # %%
 #| label: fig-km
-#| fig-cap: "Kaplan-Meier curves before (A, overall survival; B, progression-free survival; C, local control) and after (D-F) propensity-score matching, with 95% confidence bands, censoring marks (+), log-rank p and the number at risk."
+#| fig-cap: "Kaplan-Meier curves before (A, overall survival; B, progression-free survival; C, local control) and after (D-F) propensity-score matching, with 95% confidence bands, censoring marks (+) and log-rank p; under each panel, per arm, the number at risk and the cumulative numbers censored and of events (KMunicate, Morris et al. 2019)."
 panels = []
+lr_by = logrank.set_index(["cohort", "endpoint"])
 for cohort_name, df in cohorts.items():
     for ep, (tcol, ecol, title) in endpoints.items():
+        lr = lr_by.loc[(cohort_name, ep)]
         panels.append(dict(data=df, time_col=tcol, event_col=ecol, group_col="arm", group_order=arms,
+                           ylabel=km_axis_label(ep), months_ticks=km_ticks(km_max_months),
                            title=f"{title}, {'before' if cohort_name == 'before' else 'after'} matching",
-                           conf_type=conf_type))
+                           conf_type=conf_type, logrank_p=lr["p_value"],
+                           logrank_reason=logrank_reason(lr["n"], lr["events"]) if pd.isna(lr["p_value"]) else ""))
 fig = plot_km_grid(panels, nrows=2, ncols=3)
 show_figure(fig, "fig-km", build_dir)
 
@@ -147,45 +148,45 @@ write_result(hr, "treatment_hr", build_dir)
 show_df(pd.DataFrame({
     "Cohort": hr["cohort"].map({"before": "Before matching", "after": "After matching"}),
     "Endpoint": hr["endpoint"],
+    "Contrast": [term_label(t, levels) for t in hr["term"]],
     "Patients (events)": [f"{n} ({e})" for n, e in zip(hr["n"], hr["n_events"])],
-    "HR (95% CI)": [f"not estimable: {not_estimable_reason(note)}".removesuffix(": ") if pd.isna(h)
-                    else f"{h:.3f} ({lo:.3f}-{hi:.3f})"
+    "HR (95% CI)": [fmt.hr_ci(h, lo, hi, not_estimable_reason(note))
                     for h, lo, hi, note in zip(hr["hr"], hr["ci_lower"], hr["ci_upper"], hr["note"])],
-    "p": ["" if pd.isna(p) else f"{p:.3f}" for p in hr["p_value"]],
+    "p": [fmt.p_value(p) if pd.notna(h) else "" for h, p in zip(hr["hr"], hr["p_value"])],
 }))
 
 # %%
 #| label: fig-forest-os-before
 #| fig-cap: "Cox regression for overall survival before matching (A): univariate and multivariate hazard ratios with 95% CI."
-fig = plot_forest(cox_tables[("before", "OS")], title="A. Overall survival, before matching")
+fig = plot_forest(cox_tables[("before", "OS")], levels=levels, title="A. Overall survival, before matching")
 show_figure(fig, "fig-forest-os-before", build_dir)
 
 # %%
 #| label: fig-forest-pfs-before
 #| fig-cap: "Cox regression for progression-free survival before matching (B)."
-fig = plot_forest(cox_tables[("before", "PFS")], title="B. Progression-free survival, before matching")
+fig = plot_forest(cox_tables[("before", "PFS")], levels=levels, title="B. Progression-free survival, before matching")
 show_figure(fig, "fig-forest-pfs-before", build_dir)
 
 # %%
 #| label: fig-forest-lc-before
 #| fig-cap: "Cox regression for local control before matching (C)."
-fig = plot_forest(cox_tables[("before", "LC")], title="C. Local control, before matching")
+fig = plot_forest(cox_tables[("before", "LC")], levels=levels, title="C. Local control, before matching")
 show_figure(fig, "fig-forest-lc-before", build_dir)
 
 # %%
 #| label: fig-forest-os-after
 #| fig-cap: "Cox regression for overall survival after matching (D)."
-fig = plot_forest(cox_tables[("after", "OS")], title="D. Overall survival, after matching")
+fig = plot_forest(cox_tables[("after", "OS")], levels=levels, title="D. Overall survival, after matching")
 show_figure(fig, "fig-forest-os-after", build_dir)
 
 # %%
 #| label: fig-forest-pfs-after
 #| fig-cap: "Cox regression for progression-free survival after matching (E)."
-fig = plot_forest(cox_tables[("after", "PFS")], title="E. Progression-free survival, after matching")
+fig = plot_forest(cox_tables[("after", "PFS")], levels=levels, title="E. Progression-free survival, after matching")
 show_figure(fig, "fig-forest-pfs-after", build_dir)
 
 # %%
 #| label: fig-forest-lc-after
 #| fig-cap: "Cox regression for local control after matching (F)."
-fig = plot_forest(cox_tables[("after", "LC")], title="F. Local control, after matching")
+fig = plot_forest(cox_tables[("after", "LC")], levels=levels, title="F. Local control, after matching")
 show_figure(fig, "fig-forest-lc-after", build_dir)

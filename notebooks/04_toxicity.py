@@ -27,6 +27,7 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 # %%
 import pandas as pd
 
+from helpers import fmt
 from helpers.display import show_df
 from helpers.load import load_study
 from helpers.paths import input_file
@@ -53,17 +54,14 @@ tox = pd.concat(tox, ignore_index=True)
 write_result(tox, "toxicity", build_dir)
 
 
-def _cell(n, pct):  # no percentage of an empty arm
-    return "" if pd.isna(n) else (f"{int(n)}" if pd.isna(pct) else f"{int(n)} ({pct:.1f}%)")
-
-
 shown = tox[(tox["cohort"] == "before") & ~tox["key"].str.startswith("acute_max_grade")]
 n_s, n_t = int(shown["n_arm_sbrt"].iloc[0]), int(shown["n_arm_sbrt_tace"].iloc[0])
 display_tox = pd.DataFrame({
     "Event": shown["label"],
-    f"SBRT (n = {n_s})": [_cell(n, p) for n, p in zip(shown["n_sbrt"], shown["pct_sbrt"])],
-    f"SBRT+TACE (n = {n_t})": [_cell(n, p) for n, p in zip(shown["n_sbrt_tace"], shown["pct_sbrt_tace"])],
-    "P": ["" if pd.isna(p) else f"{p:.3f}" for p in shown["p_value"]],
+    f"SBRT (n = {n_s})": [fmt.count(n, p) for n, p in zip(shown["n_sbrt"], shown["pct_sbrt"])],
+    f"SBRT+TACE (n = {n_t})": [fmt.count(n, p) for n, p in zip(shown["n_sbrt_tace"], shown["pct_sbrt_tace"])],
+    # Post-TACE events exist in one arm only: not compared by design (blank), not a failed estimate.
+    "P": ["" if str(t).startswith("not compared") else fmt.p_value(p) for p, t in zip(shown["p_value"], shown["test"])],
 })
 show_df(display_tox)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.manuscript import ResultNumbers, p_value, pct
+from helpers import fmt
+from helpers.manuscript import ResultNumbers
 from helpers.parameters import write_parameters
 from helpers.results import write_result
 
@@ -51,8 +52,9 @@ def _results(build, *, hr_after_os=(0.519, 0.252, 1.066, 0.074, ""), tox3=(0, 0)
 
 
 def test_formatting_of_values_and_missing_values():
-    assert pct(0.9118) == "91.2%" and pct(NAN) == "not estimable"
-    assert p_value(0.0004) == "p < 0.001" and p_value(0.0691) == "p = 0.069" and p_value(NAN) == "p not computable"
+    assert fmt.pct(0.9118) == "91.2%" and fmt.pct(NAN) == "not estimable"
+    assert fmt.p_text(0.0004) == "p < 0.001" and fmt.p_text(0.0691) == "p = 0.069"
+    assert fmt.p_text(NAN) == "p not estimable"
 
 
 def test_numbers_of_a_complete_analysis(tmp_path):
@@ -60,9 +62,9 @@ def test_numbers_of_a_complete_analysis(tmp_path):
     assert (r.n_screened(), r.n_eligible(), r.n_arm("SBRT"), r.n_arm("SBRT+TACE", "after")) == (190, 152, 109, 36)
     assert r.km_text("after", "OS", "SBRT") == "91.2%, 76.5% and 61.8%"
     assert r.logrank("after", "OS") == "p = 0.069"
-    assert r.hr("after", "OS") == "HR = 0.519, 95% CI 0.252-1.066"
+    assert r.hr("after", "OS") == "HR 0.52, 95% CI 0.25\u20131.07"
     assert r.effect_statement("after", "OS") == (
-        "a lower hazard with SBRT+TACE than with SBRT alone (HR = 0.519, 95% CI 0.252-1.066, p = 0.074), "
+        "a lower hazard with SBRT+TACE than with SBRT alone (HR 0.52, 95% CI 0.25\u20131.07, p = 0.074), "
         "not statistically significant at the 5% level")
     assert r.severe_toxicity_statement() == "no acute toxicity of grade 3 or more"
     assert r.max_smd_after() == "0.041" and r.n_smd_above() == 0
@@ -75,7 +77,7 @@ def test_numbers_of_a_complete_analysis(tmp_path):
 def test_words_follow_the_data(tmp_path):
     r = _results(tmp_path, hr_after_os=(1.8, 1.2, 2.7, 0.004, ""), tox3=(2, 1), synthetic=False)
     assert r.effect_statement("after", "OS") == (
-        "a higher hazard with SBRT+TACE than with SBRT alone (HR = 1.800, 95% CI 1.200-2.700, p = 0.004), "
+        "a higher hazard with SBRT+TACE than with SBRT alone (HR 1.80, 95% CI 1.20\u20132.70, p = 0.004), "
         "statistically significant at the 5% level")
     assert r.severe_toxicity_statement() == ("acute toxicity of grade 3 or more in 2 SBRT and 1 SBRT+TACE "
                                              "patients (p = 0.300)")
@@ -91,9 +93,9 @@ def test_degenerate_results_read_as_not_estimable_with_the_reason(tmp_path):
     assert r.effect_statement("after", "OS") == "no estimable treatment effect (HR not estimable (no events))"
     assert r.km_text("after", "OS", "SBRT+TACE") == "100.0%, not estimable and not estimable"
     assert r.km_text("after", "PFS", "SBRT") == "not estimable (no patients)"  # no rows at all
-    assert r.logrank("after", "PFS") == "log-rank test not computable (no events)"
+    assert r.logrank("after", "PFS") == "log-rank test not estimable (no events)"
     r = _results(tmp_path, logrank_after_pfs=(NAN, 0, 0))
-    assert r.logrank("after", "PFS") == "log-rank test not computable (no patients)"
+    assert r.logrank("after", "PFS") == "log-rank test not estimable (no patients)"
     assert r.hr("before", "LC") == "HR not estimable"  # no row: no reason to give
     note = "HR tends to zero (monotone likelihood / separation, e.g. no events in a group): not estimable"
     r = _results(tmp_path, hr_after_os=(NAN, NAN, NAN, NAN, note))
@@ -104,7 +106,7 @@ def test_degenerate_results_read_as_not_estimable_with_the_reason(tmp_path):
 def test_empty_matched_cohort_has_no_smd(tmp_path):
     _results(tmp_path)
     write_result(pd.DataFrame({"cohort": ["after"], "variable": ["sex_group"], "smd": [NAN]}), "balance", tmp_path)
-    assert ResultNumbers(tmp_path).max_smd_after() == "not computable (no matched patients)"
+    assert ResultNumbers(tmp_path).max_smd_after() == "not estimable (no matched patients)"
 
 
 def test_parameters_of_the_run_reach_the_text(tmp_path):

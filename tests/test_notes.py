@@ -45,12 +45,12 @@ def test_logrank_and_cox_notes():
     lr = pd.DataFrame({"cohort": ["before", "after", "after"], "endpoint": ["OS", "OS", "PFS"],
                        "p_value": [0.4, NAN, NAN], "n": [152, 0, 104], "events": [60, 0, 0]})
     assert [(r["where"], r["note"]) for r in logrank_notes(lr)] == [
-        ("OS, after matching", "not computable (no patients)."), ("PFS, after matching", "not computable (no events).")]
+        ("OS, after matching", "not estimable (no patients)."), ("PFS, after matching", "not estimable (no events).")]
     cox = pd.DataFrame({"cohort": ["before", "after", "before"], "endpoint": ["OS", "OS", "PFS"],
                         "model": ["univariate"] * 3, "term": ["arm[SBRT+TACE]", "arm[SBRT+TACE]", "x[B]"],
                         "hr": [NAN, NAN, 1.3], "note": ["no events", "no events", NAN]})
     assert cox_notes(cox) == [{"step": "Cox, univariate", "where": "OS before matching and OS after matching",
-                               "note": "arm[SBRT+TACE]: no events."}]
+                               "note": "Treatment: SBRT+TACE vs SBRT: no events."}]
 
 
 def test_analysis_notes_from_a_results_folder(tmp_path):

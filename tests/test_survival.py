@@ -21,8 +21,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from helpers import fmt  # noqa: E402
 from helpers.plots_survival import (  # noqa: E402
-    format_hr_ci, format_p_value, number_at_risk, plot_forest, plot_km, plot_km_grid,
+    km_ticks, number_at_risk, plot_forest, plot_km, plot_km_grid, risk_counts,
 )
 from helpers.survival import (  # noqa: E402
     cox_fit, fix_near_ties, kaplan_meier, km_median, km_rates_at, km_summary_by_group, logrank_test,
@@ -422,7 +423,22 @@ def test_plot_km_returns_figure_with_risk_table():
         assert number_at_risk(NONMAINTAINED.time, [0, 12, 24, 36, 48]) == [12, 8, 5, 2, 0]
         table = texts[texts.index("Number at risk"):]
         assert table[1:13] == ["Maintained", "11", "10", "6", "3", "2", "Nonmaintained", "12", "8", "5", "2", "0"]
+        # KMunicate rows (Morris et al. 2019): cumulative censored and events up to each tick, as R's
+        #   s <- summary(survfit(Surv(time, status) ~ 1, aml[aml$x == "Maintained", ]), times = c(0, 12, 24, 36, 48),
+        #                extend = TRUE); cumsum(s$n.censor); cumsum(s$n.event)
+        #   Maintained censored 0 0 1 2 3, events 0 1 4 6 7; Nonmaintained censored 0 0 1 1 1, events 0 5 6 9 11
+        assert table[13:26] == ["Censored", "Maintained", "0", "0", "1", "2", "3",
+                                "Nonmaintained", "0", "0", "1", "1", "1"]
+        assert table[26:39] == ["Events", "Maintained", "0", "1", "4", "6", "7",
+                                "Nonmaintained", "0", "5", "6", "9", "11"]
+        counts = risk_counts(NONMAINTAINED.time, NONMAINTAINED.status, [0, 12, 24, 36, 48])
+        assert counts["events"].tolist() == [0, 5, 6, 9, 11] and counts["censored"].tolist() == [0, 0, 1, 1, 1]
+        assert "Survival (probability)" == fig.axes[0].get_ylabel()
         assert "Log-rank p = 0.065" in texts
+        given = plot_km(None, AML, "time", "status", "x", None, None, "", logrank_p=float("nan"),
+                        logrank_reason="no events", months_ticks=km_ticks(48))
+        assert "Log-rank p not estimable (no events)" in _texts(given)  # the p given is shown, not recomputed
+        plt.close(given)
         fig.canvas.draw()  # layout with the table must not fail
     finally:
         plt.close(fig)
@@ -431,7 +447,7 @@ def test_plot_km_returns_figure_with_risk_table():
 @pytest.mark.parametrize("data, message", [
     (AML.iloc[:0], "No patients"),
     (AML[AML.x == "Maintained"], "No patients in Nonmaintained"),
-    (AML.assign(status=0), "Log-rank p: not computable (no events)"),
+    (AML.assign(status=0), "Log-rank p not estimable (no events)"),
 ])
 def test_plot_km_says_what_is_missing(data, message):
     fig = plot_km(None, data, "time", "status", "x", ["Maintained", "Nonmaintained"], None, "aml")
@@ -476,19 +492,13 @@ def test_plot_forest_shows_not_estimable_rows():
         assert isinstance(fig, Figure)
         assert "not estimable" in texts
         assert "—" in texts                          # agegrp: not in the multivariate model
-        assert format_hr_ci(25.622301948807607, 2.630411015305612, 249.58166360157011) in texts
+        assert fmt.hr_ci(25.622301948807607, 2.630411015305612, 249.58166360157011) in texts
         assert "Univariate" in texts and "Multivariate" in texts
         fig.canvas.draw()
     finally:
         plt.close(fig)
     single = plot_forest(cox_fit(AML, "time", "status", ["x"], AML_LEVELS).table)
     plt.close(single)
-
-
-def test_formatters():
-    assert format_p_value(0.0653393) == "0.065" and format_p_value(1e-9) == "<0.001"
-    assert format_hr_ci(2.4981, 0.9159, 6.8135) == "2.50 (0.92–6.81)"
-    assert format_hr_ci(float("nan"), 1, 2) == "not estimable"
 
 
 # ---------------------------------------------------------------------------
