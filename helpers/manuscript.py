@@ -1,27 +1,32 @@
-"""Numbers for the manuscript's text, read from ``build/results/`` and formatted.
+"""Numbers for the manuscript's text, read by key from ``results/numbers.csv`` and formatted.
 
 The article's hidden setup cell creates ``r = ResultNumbers()``; inline code
 such as `` `{python} r.km("after", "OS", "SBRT", 60)` `` then prints a value
 that a notebook wrote, never one typed into the text.
+
+Every value is a :class:`Linked` text: as a string it is the plain text
+("61.8%"); as markdown (what Quarto and the pip renderer insert) each number
+is a span ``[61.8%]{.result-number result="..." notebook="03_survival"
+cell="km-logrank"}`` that the renderers turn into a link to the notebook page
+and cell that computed it in HTML (``helpers/render/numbers.py``,
+``helpers/render/lua/result-numbers.lua``), and into plain text elsewhere.
 """
 from __future__ import annotations
 
-import math
 import os
-
+import re
 import pandas as pd
 
 from helpers import fmt
-from helpers.balance import arm_slug
-from helpers.fmt import NOT_ESTIMABLE, is_missing as _is_missing
-from helpers.notes import join_words, logrank_reason, not_estimable_reason
+from helpers.fmt import NOT_ESTIMABLE
+from helpers.notes import join_words
 from helpers.parameters import read_parameters
 from helpers.published import load_published, published_value
-from helpers.results import read_result
+from helpers.results import NumberTable, read_index, read_result, result_exists
+from helpers.results.numbers import Number
+from helpers.results.store import Origin
 from helpers.schema import ARMS, CONTROL_ARM, TREATED_ARM
 from helpers.survival import time_points_phrase
-
-
 
 #: How the text names each Table 1 category column (the propensity and Cox covariates).
 COVARIATE_WORDS = {
@@ -31,27 +36,107 @@ COVARIATE_WORDS = {
     "ecog_group": "ECOG performance status", "platelets_group": "platelet count",
 }
 
+#: The class of the span around a number in the markdown (and of its link in HTML).
+NUMBER_CLASS = "result-number"
 
-def _first(df: pd.DataFrame, mask: pd.Series, col: str) -> float:
-    """The value of ``col`` in the first row of ``mask``, NaN if there is none."""
-    rows = df.loc[mask, col]
-    return float(rows.iloc[0]) if len(rows) else float("nan")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@])")
+
+
+def _escape(text: str) -> str:
+    """Plain text as markdown that reads back as the same text."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _attribute(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class Linked(str):
+    """Article text whose numbers link to the cells that computed them.
+
+    ``str(x)`` is the plain text; ``x._repr_markdown_()`` the markdown with
+    each number in a ``.result-number`` span naming its results row, notebook
+    and cell.
+    """
+
+    markdown: str
+
+    def __new__(cls, text: str, markdown: str | None = None) -> "Linked":
+        obj = super().__new__(cls, text)
+        obj.markdown = _escape(text) if markdown is None else markdown
+        return obj
+
+    @classmethod
+    def number(cls, text: str, n: Number | None, origin: Origin | None = None, what: str = "") -> "Linked":
+        """``text`` (a formatted number) linked to the row ``n`` (or to ``origin``, for a recorded parameter)."""
+        origin = n.origin if n is not None else origin
+        if origin is None or not origin.notebook or not origin.cell:
+            return cls(text)
+        what = n.describe() if n is not None else what
+        md = (f'[{_escape(text)}]{{.{NUMBER_CLASS} result="{_attribute(what)}" '
+              f'notebook="{_attribute(origin.notebook)}" cell="{_attribute(origin.cell)}"}}')
+        return cls(text, md)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+
+def compose(*parts: str) -> Linked:
+    """Concatenate plain strings and :class:`Linked` texts, keeping every link."""
+    return Linked("".join(str(p) for p in parts),
+                  "".join(p.markdown if isinstance(p, Linked) else _escape(str(p)) for p in parts))
+
+
+def join_linked(items: list[str]) -> Linked:
+    """'a, b and c' (:func:`helpers.notes.join_words`) keeping each item's link."""
+    if len(items) <= 1:
+        return compose(*items)
+    head = [p for item in items[:-1] for p in (item, ", ")][:-1]
+    return compose(*head, " and ", items[-1])
 
 
 class ResultNumbers:
     """Formatted numbers and data-driven phrases from one build's results.
 
-    Every method returns text for the article; an estimate the data do not
-    allow (no patient at risk, no events, nobody matched) reads "not
-    estimable" with the reason where one is recorded, never "nan".
+    Every method returns :class:`Linked` text for the article; an estimate
+    the data do not allow (no patient at risk, no events, nobody matched)
+    reads "not estimable" with the reason where one is recorded, never "nan".
     """
 
     def __init__(self, build: str | os.PathLike | None = None):
-        names = ("flow", "matching_summary", "km_rates", "logrank", "treatment_hr", "followup", "toxicity",
-                 "progression_patterns", "published_vs_reproduced", "balance", "input_summary")
-        self.t = {n: read_result(n, build) for n in names}
+        self.numbers = NumberTable.read(build)
+        self.inputs = read_result("input_summary", build).set_index("input")
         self.parameters = read_parameters(build)
+        index = (read_index(build) if result_exists("index", build) else
+                 pd.DataFrame(columns=["file", "notebook", "cell"])).set_index("file")
+        self._file_origin = {f: Origin(index.loc[f, "notebook"], index.loc[f, "cell"]) for f in index.index}
+        self._parameter_origin: dict[str, Origin] = {}
+        for name, notebook in self._parameter_notebooks(build).items():
+            cell = index.loc[f"parameters_{notebook}.csv", "cell"] if f"parameters_{notebook}.csv" in index.index else ""
+            self._parameter_origin[name] = Origin(notebook, cell)
         self.ledger = load_published()
+
+    @staticmethod
+    def _parameter_notebooks(build) -> dict[str, str]:
+        from helpers.paths import results_dir  # noqa: PLC0415
+
+        out: dict[str, str] = {}
+        for path in sorted(results_dir(build).glob("parameters_*.csv")):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            out.update(dict(zip(frame["name"], frame["notebook"])))
+        return out
+
+    def get(self, quantity: str, **keys: object) -> Number | None:
+        """The numbers-table row, or None when the run recorded none (an empty cohort, a skipped model)."""
+        try:
+            return self.numbers.get(quantity, **keys)
+        except KeyError:
+            return None
+
+    def _count(self, quantity: str, **keys: object) -> Linked:
+        n = self.get(quantity, **keys)
+        value = 0 if n is None or n.missing else int(n.value)
+        return Linked.number(str(value), n)
 
     # the parameters the notebooks ran with (results/parameters_*.csv)
     def param(self, name: str) -> object:
@@ -60,155 +145,168 @@ class ResultNumbers:
             raise KeyError(f"parameter {name!r} was not recorded by any notebook (results/parameters_*.csv)")
         return self.parameters[name]
 
-    def number(self, name: str) -> str:
+    def _param_text(self, name: str, text: str) -> Linked:
+        origin = self._parameter_origin.get(name)
+        what = (f"parameter {name} = {self.param(name)!r}, as run (results/parameters_{origin.notebook}.csv; "
+                f"notebook {origin.notebook}, cell {origin.cell})") if origin else ""
+        return Linked.number(text, None, origin, what)
+
+    def number(self, name: str) -> Linked:
         """A numeric parameter for the text: ``7.0`` -> ``'7'``, ``0.02`` -> ``'0.02'``."""
-        return f"{float(self.param(name)):g}"
+        return self._param_text(name, f"{float(self.param(name)):g}")
 
-    def ratio(self) -> str:
+    def text(self, name: str) -> Linked:
+        """A text parameter as recorded (e.g. the confidence-interval type)."""
+        return self._param_text(name, str(self.param(name)))
+
+    def ratio(self) -> Linked:
         """The matching ratio as '2:1'."""
-        return f"{int(self.param('ratio'))}:1"
+        return self._param_text("ratio", f"{int(self.param('ratio'))}:1")
 
-    def date(self, name: str, style: str = "day") -> str:
+    def date(self, name: str, style: str = "day") -> Linked:
         """A date parameter: style 'day' -> '30 September 2025', 'month' -> 'December 2011'."""
         d = pd.Timestamp(str(self.param(name)))
-        return f"{d.strftime('%B')} {d.year}" if style == "month" else f"{d.day} {d.strftime('%B')} {d.year}"
+        return self._param_text(name, f"{d.strftime('%B')} {d.year}" if style == "month"
+                                else f"{d.day} {d.strftime('%B')} {d.year}")
 
-    def covariates(self, name: str = "covariates") -> str:
+    def covariates(self, name: str = "covariates") -> Linked:
         """A covariate-list parameter in words, in the run's order: 'sex, age, ... and ECOG performance status'."""
-        words = [COVARIATE_WORDS.get(c, c) for c in self.param(name)]
-        return join_words(words)
+        return self._param_text(name, join_words([COVARIATE_WORDS.get(c, c) for c in self.param(name)]))
 
     def time_points(self) -> list[float]:
         return [float(m) for m in self.param("time_points_months")]
 
-    def time_points_phrase(self) -> str:
+    def time_points_phrase(self) -> Linked:
         """'1-, 3- and 5-year' for the default time points."""
-        return time_points_phrase(self.time_points())
+        return self._param_text("time_points_months", time_points_phrase(self.time_points()))
 
     # the data
     def is_synthetic(self) -> bool:
-        return bool(self.t["input_summary"]["synthetic"].all())
+        return bool(self.inputs["synthetic"].all())
 
-    def data_source(self) -> str:
+    def data_source(self) -> Linked:
         """'the default synthetic cohort, calibrated ... (cohort.csv, 190 screened patients; ...)',
         'an edited copy of the synthetic cohort (...)' or 'user-supplied data (...)'."""
-        i = self.t["input_summary"].set_index("input")
+        i = self.inputs
         if self.is_synthetic() and bool(i["default_input"].all()):
             what = "the default synthetic cohort, calibrated to the published aggregates"
         elif self.is_synthetic():
             what = "an edited copy of the synthetic cohort (not the calibrated default)"
         else:
             what = "user-supplied data"
-        return (f"{what} ({i.loc['cohort', 'file']}, {int(i.loc['cohort', 'n_rows'])} screened patients; "
-                f"{i.loc['adverse_events', 'file']}, {int(i.loc['adverse_events', 'n_rows'])} adverse events)")
+        return compose(f"{what} ({i.loc['cohort', 'file']}, ", self._count("input_rows", variable="cohort"),
+                       f" screened patients; {i.loc['adverse_events', 'file']}, ",
+                       self._count("input_rows", variable="adverse_events"), " adverse events)")
 
     # cohort sizes
-    def n_screened(self) -> int:
-        return int(self.t["flow"]["n_remaining"].iloc[0])
+    def n_screened(self) -> Linked:
+        return self._count("n_screened")
 
-    def n_eligible(self) -> int:
-        return int(self.t["flow"]["n_remaining"].iloc[-1])
+    def n_eligible(self) -> Linked:
+        return self._count("n_eligible")
 
-    def n_arm(self, arm: str, cohort: str = "before") -> int:
-        s = self.t["matching_summary"]
-        return int(s.loc[s["quantity"] == f"n {arm} {cohort}", "value"].iloc[0])
+    def n_arm(self, arm: str, cohort: str = "before") -> Linked:
+        return self._count("n_patients", cohort=cohort, arm=arm)
 
     # survival
-    def km(self, cohort: str, endpoint: str, arm: str, months: int) -> str:
-        k = self.t["km_rates"]
-        m = (k["cohort"] == cohort) & (k["endpoint"] == endpoint) & (k["arm"] == arm) & (k["months"] == months)
-        return fmt.pct(_first(k, m, "survival"))
+    def km(self, cohort: str, endpoint: str, arm: str, months: float) -> Linked:
+        n = self.get("km_survival", cohort=cohort, endpoint=endpoint, arm=arm, months=months)
+        return Linked.number(fmt.pct(float("nan") if n is None else n.value), n)
 
-    def km_text(self, cohort: str, endpoint: str, arm: str) -> str:
+    def km_text(self, cohort: str, endpoint: str, arm: str) -> Linked:
         """The rates at the run's time points, e.g. 1, 3 and 5 years: '91.2%, 76.5% and 61.8%'."""
         rates = [self.km(cohort, endpoint, arm, m) for m in self.time_points()]
-        if all(r == NOT_ESTIMABLE for r in rates):
-            return "not estimable (no patients)"
-        return join_words(rates)
+        if all(str(r) == NOT_ESTIMABLE for r in rates):
+            return Linked("not estimable (no patients)")
+        return join_linked(rates)
 
-    def logrank(self, cohort: str, endpoint: str) -> str:
-        lr = self.t["logrank"]
-        m = (lr["cohort"] == cohort) & (lr["endpoint"] == endpoint)
-        p = _first(lr, m, "p_value")
-        if _is_missing(p):
-            return f"log-rank test {fmt.not_estimable(logrank_reason(_first(lr, m, 'n'), _first(lr, m, 'events')))}"
-        return fmt.p_text(p)
+    def logrank(self, cohort: str, endpoint: str) -> Linked:
+        n = self.get("logrank_p", cohort=cohort, endpoint=endpoint)
+        if n is None or n.missing:
+            return compose("log-rank test ", Linked.number(fmt.not_estimable(n.note if n else ""), n))
+        return Linked.number(fmt.p_text(n.value), n)
 
-    def _hr_row(self, cohort: str, endpoint: str) -> pd.Series | None:
-        h = self.t["treatment_hr"]
-        rows = h[(h["cohort"] == cohort) & (h["endpoint"] == endpoint)]
-        return rows.iloc[0] if len(rows) else None
+    def _hr(self, cohort: str, endpoint: str) -> Number | None:
+        return self.get("treatment_hr", cohort=cohort, endpoint=endpoint, arm=TREATED_ARM)
 
-    def hr(self, cohort: str, endpoint: str) -> str:
-        row = self._hr_row(cohort, endpoint)
-        if row is None or _is_missing(row["hr"]):
-            reason = "" if row is None else not_estimable_reason(row.get("note"))
-            return fmt.hr_text(float("nan"), float("nan"), float("nan"), reason)
-        return fmt.hr_text(row["hr"], row["ci_lower"], row["ci_upper"])
+    def hr(self, cohort: str, endpoint: str) -> Linked:
+        n = self._hr(cohort, endpoint)
+        if n is None or n.missing:
+            return Linked.number(fmt.hr_text(float("nan"), float("nan"), float("nan"), n.note if n else ""), n)
+        return Linked.number(fmt.hr_text(n.value, n.ci_lower, n.ci_upper), n)
 
     def effect_statement(self, cohort: str, endpoint: str, treated: str = TREATED_ARM,
-                         control: str = CONTROL_ARM, alpha: float = 0.05) -> str:
+                         control: str = CONTROL_ARM, alpha: float = 0.05) -> Linked:
         """The direction and significance of the treatment HR, in words.
 
         E.g. 'a lower hazard with SBRT+TACE than with SBRT alone (HR 0.52, 95% CI 0.25–1.07, p = 0.074),
         not statistically significant at the 5% level'.
         """
-        row = self._hr_row(cohort, endpoint)
-        if row is None or _is_missing(row["hr"]):
-            return f"no estimable treatment effect ({self.hr(cohort, endpoint)})"
-        direction = "a lower" if row["hr"] < 1 else ("a higher" if row["hr"] > 1 else "the same")
-        significant = row["p_value"] < alpha
-        return (f"{direction} hazard with {treated} than with {control} alone ({self.hr(cohort, endpoint)}, "
-                f"{fmt.p_text(row['p_value'])}), {'' if significant else 'not '}statistically significant "
-                f"at the {100 * alpha:g}% level")
+        n = self._hr(cohort, endpoint)
+        if n is None or n.missing:
+            return compose("no estimable treatment effect (", self.hr(cohort, endpoint), ")")
+        direction = "a lower" if n.value < 1 else ("a higher" if n.value > 1 else "the same")
+        significant = n.p_value < alpha
+        return compose(f"{direction} hazard with {treated} than with {control} alone (", self.hr(cohort, endpoint),
+                       ", ", Linked.number(fmt.p_text(n.p_value), n),
+                       f"), {'' if significant else 'not '}statistically significant at the {100 * alpha:g}% level")
 
-    def followup(self, measure: str = "median of observed times") -> str:
-        f = self.t["followup"]
-        v = _first(f, f["measure"] == measure, "months")
-        return NOT_ESTIMABLE if _is_missing(v) else f"{v:.0f}"
+    def followup(self, measure: str = "median") -> Linked:
+        """Follow-up in whole months: measure 'median', 'min' or 'max' of the observed times."""
+        n = self.get(f"followup_{measure}_months", cohort="before")
+        return Linked.number(NOT_ESTIMABLE if n is None or n.missing else f"{n.value:.0f}", n)
 
-    def events(self, key: str, arm: str, cohort: str = "before") -> int:
-        t = self.t["progression_patterns"]
-        v = _first(t, (t["cohort"] == cohort) & (t["group"] == arm) & (t["key"] == key), "n")
-        return 0 if _is_missing(v) else int(v)
+    def events(self, key: str, arm: str, cohort: str = "before") -> Linked:
+        """A row of Table 2 (progression patterns), e.g. 'died' or 'progressed', for one arm."""
+        return self._count("table2_n", cohort=cohort, arm=arm, level=key)
 
-    def tox(self, key: str, arm: str, cohort: str = "before") -> int:
-        t = self.t["toxicity"]
-        col = f"n_{arm_slug(arm)}"
-        v = _first(t, (t["cohort"] == cohort) & (t["key"] == key), col)
-        return 0 if _is_missing(v) else int(v)
+    def tox(self, key: str, arm: str, cohort: str = "before") -> Linked:
+        return self._count("tox_patients", cohort=cohort, arm=arm, level=key)
 
-    def tox_p(self, key: str, cohort: str = "before") -> str:
-        t = self.t["toxicity"]
-        return fmt.p_text(_first(t, (t["cohort"] == cohort) & (t["key"] == key), "p_value"))
+    def tox_p(self, key: str, cohort: str = "before") -> Linked:
+        n = self.get("tox_p", cohort=cohort, level=key)
+        return Linked.number(fmt.p_text(float("nan") if n is None else n.value), n)
 
-    def severe_toxicity_statement(self, cohort: str = "before") -> str:
+    def severe_toxicity_statement(self, cohort: str = "before") -> Linked:
         """'no acute toxicity of grade 3 or more' or 'acute toxicity of grade 3 or more in 2 SBRT and 1 ...'."""
         a, b = (self.tox("acute_grade_3_plus", arm, cohort) for arm in ARMS)
-        if a + b == 0:
-            return "no acute toxicity of grade 3 or more"
-        return (f"acute toxicity of grade 3 or more in {a} {CONTROL_ARM} and {b} {TREATED_ARM} patients "
-                f"({self.tox_p('acute_grade_3_plus', cohort)})")
+        if int(a) + int(b) == 0:  # the phrase links to the counts (zero in each arm)
+            return Linked.number("no acute toxicity of grade 3 or more",
+                                 self.get("tox_patients", cohort=cohort, arm=ARMS[0], level="acute_grade_3_plus"))
+        return compose("acute toxicity of grade 3 or more in ", a, f" {CONTROL_ARM} and ", b, f" {TREATED_ARM} "
+                       "patients (", self.tox_p("acute_grade_3_plus", cohort), ")")
 
-    def max_smd_after(self) -> str:
-        b = self.t["balance"]
-        v = b.loc[b["cohort"] == "after", "smd"].max()
-        return fmt.not_estimable("no matched patients") if _is_missing(float(v)) else fmt.number(v)
+    def max_smd_after(self) -> Linked:
+        n = self.get("table1_smd_max", cohort="after")
+        if n is None or n.missing:
+            return Linked.number(fmt.not_estimable(n.note if n else "no matched patients"), n)
+        return Linked.number(fmt.number(n.value), n)
 
-    def n_smd_above(self, threshold: float = 0.1) -> int:
-        b = self.t["balance"]
-        return int(b.loc[b["cohort"] == "after"].groupby("variable")["smd"].first().gt(threshold).sum())
+    def n_smd_above(self, threshold: float = 0.1) -> Linked:
+        return self._count("n_smd_above", cohort="after", level=threshold)
 
     # the published values, from the ledger (never typed into the text)
-    def published(self, quantity: str, fmt: str = "{:g}", **keys) -> str:
-        return fmt.format(published_value(self.ledger, quantity, **keys))
+    def _published(self, text: str, quantity: str, **keys: object) -> Linked:
+        """A published value, linked to the cell that sets it beside the reproduced one (notebook 05)."""
+        origin = self._file_origin.get("published_vs_reproduced.csv")
+        what = ", ".join([f"quantity={quantity}", *(f"{k}={v}" for k, v in keys.items())])
+        return Linked.number(text, None, origin, f"data/published.csv: {what} (published; set beside the "
+                                                 f"reproduced value in notebook {origin.notebook if origin else ''})")
 
-    def published_km3(self, cohort: str, endpoint: str, arm: str) -> str:
-        a, b, c = (fmt.pct(published_value(self.ledger, "km_survival", cohort=cohort, endpoint=endpoint, arm=arm, months=m))
-                   for m in (12, 36, 60))
-        return f"{a}, {b} and {c}"
+    def published(self, quantity: str, fmt: str = "{:g}", **keys) -> Linked:
+        return self._published(fmt.format(published_value(self.ledger, quantity, **keys)), quantity, **keys)
+
+    def published_km3(self, cohort: str, endpoint: str, arm: str) -> Linked:
+        return join_linked([self._published(fmt.pct(published_value(self.ledger, "km_survival", cohort=cohort,
+                                                                    endpoint=endpoint, arm=arm, months=m)),
+                                            "km_survival", cohort=cohort, endpoint=endpoint, arm=arm, months=m)
+                            for m in (12, 36, 60)])
+
+    def reproduced_exactly(self) -> tuple[Linked, Linked]:
+        """(reproduced exactly, compared), as counted by notebook 05."""
+        return self._count("ledger_exact"), self._count("ledger_compared")
 
     def n_reproduced_exactly(self) -> tuple[int, int]:
-        c = self.t["published_vs_reproduced"]
-        c = c[c["reproduced"].notna()]
-        return int((c["difference"].abs() < 1e-9).sum()), len(c)
+        exact, compared = self.reproduced_exactly()
+        return int(exact), int(compared)
+

@@ -16,7 +16,7 @@ import pandas as pd
 from helpers.fmt import not_estimable
 from helpers.labels import term_label
 from helpers.paths import results_dir
-from helpers.results import read_result
+from helpers.results import NumberTable, read_result, result_exists
 
 NOTE_COLUMNS = ["step", "where", "note"]
 COHORT_NAMES = {"before": "before matching", "after": "after matching"}
@@ -49,16 +49,17 @@ def not_estimable_reason(note: object) -> str:
     return "" if not isinstance(note, str) else note.removesuffix(": not estimable")
 
 
-def matching_notes(propensity_notes: pd.DataFrame | None, summary: pd.DataFrame | None) -> list[dict]:
-    """Propensity-model notes (single-level covariates, separation, ...) and unmatched treated patients."""
+def matching_notes(propensity_notes: pd.DataFrame | None, numbers: "NumberTable | None") -> list[dict]:
+    """Propensity-model notes (single-level covariates, separation, ...) and unmatched treated patients
+    (the numbers ``n_treated_unmatched`` and ``n_treated_with_controls`` of ``results/numbers.csv``)."""
     rows = []
     if propensity_notes is not None:
         rows += [{"step": "propensity model", "where": "notebook 02", "note": n}
                  for n in propensity_notes["note"].dropna()]
-    if summary is not None:
-        v = summary.set_index("quantity")["value"]
-        dropped = int(v.get("treated without control (dropped)", 0))
-        kept = int(sum(v[q] for q in v.index if q.startswith("treated with ")))
+    unmatched = numbers.find("n_treated_unmatched") if numbers is not None else None
+    if unmatched is not None and len(unmatched):
+        dropped = int(unmatched["value"].iloc[0])
+        kept = int(numbers.find("n_treated_with_controls")["value"].sum())
         if dropped and not kept:
             rows.append({"step": "matching", "where": "notebook 02",
                          "note": "No treated patient had a control inside the caliper: the matched cohort is "
@@ -136,7 +137,7 @@ def cutoff_notes(cutoff_events: pd.DataFrame | None) -> list[dict]:
 def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every estimate the analysis could not make as planned, with the reason.
 
-    Reads ``cutoff_events``, ``propensity_notes``, ``matching_summary``,
+    Reads ``cutoff_events``, ``propensity_notes``, ``numbers`` (the matching counts),
     ``balance``, ``logrank`` and ``cox`` from ``<build>/results`` (those that exist) and returns one
     row per note: ``step``, ``where`` (which table, endpoint or cohort) and
     ``note``. An empty table means everything was estimable.
@@ -149,7 +150,8 @@ def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
     [{'step': 'log-rank test', 'where': 'OS, after matching', 'note': 'not estimable (no events).'}]
     """
     rows = (cutoff_notes(_read("cutoff_events", build))
-            + matching_notes(_read("propensity_notes", build), _read("matching_summary", build))
+            + matching_notes(_read("propensity_notes", build),
+                             NumberTable.read(build) if result_exists("numbers", build) else None)
             + balance_notes(_read("balance", build))
             + logrank_notes(_read("logrank", build))
             + cox_notes(_read("cox", build)))

@@ -22,7 +22,7 @@ from helpers.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoint
 from helpers.eligibility import add_eligibility
 from helpers.published import load_published
 from helpers.schema import ARMS
-from helpers.survival import km_rates_at
+from helpers.survival import km_rates_reported
 
 ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event"), "LC": ("lc_months", "lc_event")}
 
@@ -41,7 +41,7 @@ def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataF
 
 def table2_counts(g: pd.DataFrame) -> dict[str, int]:
     """The paper's Table 2 rows for one group of patients (keys of the ledger's ``table2_n``)."""
-    from helpers.reproduction import TABLE2_KEYS
+    from helpers.results.ledger import TABLE2_KEYS
     from helpers.toxicity import progression_pattern_table
 
     # groups= given so that an empty group (e.g. nobody matched) counts zeros instead of no rows
@@ -84,7 +84,7 @@ def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cut
                         cohort=cohort_name, arm=arm, variable=v.column, level=lev)
             for ep, (tcol, ecol) in ENDPOINTS.items():
                 for months in (12, 36, 60):
-                    rate = km_rates_at(g[tcol].to_numpy(), g[ecol].to_numpy(), [months], extend=True)
+                    rate = km_rates_reported(g[tcol].to_numpy(), g[ecol].to_numpy(), [months])
                     s = float(rate["survival"].iloc[0]) if len(rate) else float("nan")
                     add("km_survival", pub("km_survival", cohort=cohort_name, arm=arm, endpoint=ep, months=months),
                         round(s, 4), 0.08 if near else 0.03, "near" if near else "within 3 points",

@@ -26,18 +26,22 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 data_cutoff = "2025-09-30"  # type: str  date (YYYY-MM-DD) at which follow-up is censored; later events are censored in every count
 
 # %%
+#| label: load-inputs
 import pandas as pd
 
 from helpers.display import show_df
 from helpers.load import input_summary, load_study, problems_frame
 from helpers.parameters import write_parameters
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, input_file
+from helpers import results
 from helpers.results import write_result
+from helpers.results.rows import input_rows
 from helpers.synthetic_check import compare_to_published
 
 # In a pipeline run: the run's snapshot of the inputs (build_dir/inputs/), the same bytes for every notebook.
 files = {"cohort": input_file("cohort", cohort_csv, build_dir),
          "adverse_events": input_file("adverse_events", adverse_events_csv, build_dir)}
+results.start("00_data_overview", build_dir)
 study = load_study(files["cohort"], files["adverse_events"])
 cohort, ae = study.cohort, study.adverse_events
 is_synthetic = cohort["patient_id"].astype(str).str.startswith("SYN-").all()
@@ -45,7 +49,7 @@ is_synthetic = cohort["patient_id"].astype(str).str.startswith("SYN-").all()
 inputs = input_summary(files,
                        {"cohort": len(cohort), "adverse_events": len(ae)}, synthetic=bool(is_synthetic),
                        defaults={"cohort": COHORT_CSV, "adverse_events": ADVERSE_EVENTS_CSV})
-write_result(inputs, "input_summary", build_dir)
+write_result(inputs, "input_summary", build_dir, numbers=input_rows(inputs))
 write_parameters("00_data_overview", build_dir, data_cutoff=data_cutoff)
 print(f"{len(cohort)} screened patients, {len(ae)} adverse events;",
       "SYNTHETIC data" if is_synthetic else "user-supplied data")

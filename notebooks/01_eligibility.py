@@ -30,6 +30,7 @@ min_residual_liver_cc = 700.0  # type: float  minimum residual liver volume (cc)
 alpha_beta = 10.0  # type: float  alpha/beta ratio (Gy) of the biologically effective dose
 
 # %%
+#| label: eligibility-setup
 import pandas as pd
 
 from helpers.figures import setup_figures, show_figure
@@ -41,10 +42,13 @@ from helpers.load import load_study
 from helpers.plots_flow import plot_flow
 from helpers.parameters import write_parameters
 from helpers.paths import input_file
+from helpers import results
 from helpers.results import write_result
+from helpers.results.rows import flow_rows, followup_rows, followup_table
 from helpers.survival import median_followup
 
 setup_figures()
+results.start("01_eligibility", build_dir)
 
 write_parameters("01_eligibility", build_dir, data_cutoff=data_cutoff, study_start=study_start, study_end=study_end,
                  max_diameter_cm=max_diameter_cm, min_months_since_treatment=min_months_since_treatment,
@@ -65,7 +69,7 @@ print(f"{len(screened)} patients screened, {int(screened['eligible'].sum())} eli
 #| label: tbl-flow
 #| tbl-cap: "Patients excluded at each inclusion criterion, applied in the order of the Methods."
 flow = flow_table(screened, crits)
-write_result(flow, "flow", build_dir)
+write_result(flow, "flow", build_dir, numbers=flow_rows(flow))
 arm_counts = screened.loc[screened["eligible"], "arm"].value_counts()
 show_df(flow.rename(columns={"step": "Step", "criterion": "Criterion", "n_excluded": "Excluded", "n_remaining": "Remaining"}))
 
@@ -87,6 +91,7 @@ show_figure(fig, "flow-diagram", build_dir)
 # `results/cutoff_events.csv` says how many there were.
 
 # %%
+#| label: derive-endpoints
 eligible = screened[screened["eligible"]].reset_index(drop=True)
 late = events_after_cutoff(eligible, cutoff=data_cutoff)
 write_result(late, "cutoff_events", build_dir)
@@ -112,12 +117,7 @@ analysis_out.groupby("arm")[["os_event", "pfs_event", "lc_event"]].sum().rename(
 #| label: tbl-followup
 #| tbl-cap: "Follow-up of the eligible patients (months)."
 fu = median_followup(analysis["os_months"], analysis["os_event"])
-followup = pd.DataFrame([
-    {"measure": "median of observed times", "months": fu["median_observed"], "ci_lower": None, "ci_upper": None},
-    {"measure": "minimum observed time", "months": fu["min"], "ci_lower": None, "ci_upper": None},
-    {"measure": "maximum observed time", "months": fu["max"], "ci_lower": None, "ci_upper": None},
-    {"measure": "reverse Kaplan-Meier median", "months": fu["reverse_km_median"],
-     "ci_lower": fu["ci_lower"], "ci_upper": fu["ci_upper"]},
-])
-write_result(followup, "followup", build_dir)
+followup = followup_table({"median": fu["median_observed"], "min": fu["min"], "max": fu["max"]},
+                          (fu["reverse_km_median"], fu["ci_lower"], fu["ci_upper"]))
+write_result(followup, "followup", build_dir, numbers=followup_rows(followup))
 show_df(followup.round(1).rename(columns={"measure": "Measure", "months": "Months", "ci_lower": "95% CI lower", "ci_upper": "95% CI upper"}))

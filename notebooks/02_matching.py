@@ -25,10 +25,12 @@
 build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
 ratio = 2  # type: int  controls per treated patient (nearest-neighbour matching without replacement)
 caliper_sd = 0.02  # type: float  caliper, in standard deviations of the logit of the propensity score
+matchit_emulation = "matchit-4.5.1"  # type: str  MatchIt behaviour reproduced: matchit-4.5.1 (the paper's version, with its second-pass skip), matchit-4.5.1-int-abs (its integer-abs() builds) or none
 covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_class", "diameter_group",
               "bed_group", "afp_group", "pvtt_group", "prior_treatment_group", "ecog_group"]  # type: list[str]  propensity-model covariates (Table 1 categories; the ten of the Methods)
 
 # %%
+#| label: matching-setup
 import pandas as pd
 
 from helpers.figures import setup_figures, show_figure
@@ -40,12 +42,16 @@ from helpers.labels import contrast_label
 from helpers.matching import propensity_match
 from helpers.plots_balance import plot_love, plot_propensity_density
 from helpers.parameters import write_parameters
+from helpers import results
 from helpers.results import read_result, write_result
+from helpers.results.rows import balance_rows, matching_summary
 from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
 
 setup_figures()
+results.start("02_matching", build_dir)
 # The arms compared are fixed by the data dictionary (not parameters); they are recorded with the run.
-write_parameters("02_matching", build_dir, ratio=ratio, caliper_sd=caliper_sd, covariates=covariates,
+write_parameters("02_matching", build_dir, ratio=ratio, caliper_sd=caliper_sd, matchit_emulation=matchit_emulation,
+                 covariates=covariates,
                  treated_arm=treated_arm, control_arm=control_arm)
 
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "ecog_group": str})
@@ -54,8 +60,9 @@ analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "
 # ## Propensity model
 
 # %%
+#| label: propensity-model
 match = propensity_match(analysis, covariates, treated_arm=treated_arm, control_arm=control_arm, ratio=ratio,
-                         caliper_sd=caliper_sd)
+                         caliper_sd=caliper_sd, emulate=matchit_emulation)
 # Single-level covariates, separation, non-convergence, an empty arm: listed in the report's appendix.
 write_result(pd.DataFrame({"note": match.notes}, dtype=str), "propensity_notes", build_dir)
 for note in match.notes:
@@ -79,23 +86,18 @@ show_df(pd.DataFrame({
 # Treated patients are taken in descending order of the propensity score;
 # each gets its first control before any gets its second. A treated patient
 # with one control inside the caliper keeps it; one with none is dropped.
+# `matchit_emulation` names the MatchIt behaviour reproduced (the docstring of
+# `helpers.matching.match_nearest_caliper`). The matched cohort carries
+# MatchIt's matching weights (`weights`: 1 for matched treated patients, the
+# scaled 1/k for controls of a set with k controls; `helpers.matching.weights`)
+# and the matched set (`match_id`, MatchIt's `subclass`), for weighted analyses.
 
 # %%
+#| label: matching
 matched_cohort = match.matched_cohort
 write_result(matched_cohort, "matched_cohort", build_dir)
-is_treated = (analysis["arm"] == treated_arm).to_numpy()
-sizes = (matched_cohort.groupby("arm")["matched"].agg(["size", "sum"])
-         .reindex([control_arm, treated_arm], fill_value=0).rename(columns={"size": "before", "sum": "after"}))
-set_sizes = matched_cohort[matched_cohort["matched"] == 1].groupby("match_id").size() - 1
-summary = pd.DataFrame([
-    {"quantity": "caliper (logit units)", "value": match.caliper},
-    {"quantity": f"treated with {ratio} controls", "value": int((set_sizes == ratio).sum())},
-] + [{"quantity": f"treated with {k} control{'s' if k > 1 else ''}", "value": int((set_sizes == k).sum())}
-     for k in range(ratio - 1, 0, -1)] + [
-    {"quantity": "treated without control (dropped)", "value": int(is_treated.sum() - len(set_sizes))},
-] + [{"quantity": f"n {arm} {when}", "value": int(sizes.loc[arm, when])} for arm in (control_arm, treated_arm)
-     for when in ("before", "after")])
-write_result(summary, "matching_summary", build_dir)
+summary, summary_numbers = matching_summary(matched_cohort, match.caliper, ratio, control_arm, treated_arm)
+write_result(summary, "matching_summary", build_dir, numbers=summary_numbers)
 summary
 
 # %% [markdown]
@@ -113,7 +115,8 @@ summary
 in_matched = analysis["patient_id"].isin(matched_cohort.loc[matched_cohort["matched"] == 1, "patient_id"])
 bal_before = balance_table(analysis, control=control_arm, treated=treated_arm, cohort="before")
 bal_after = balance_table(analysis[in_matched], control=control_arm, treated=treated_arm, cohort="after")
-write_result(pd.concat([bal_before, bal_after], ignore_index=True), "balance", build_dir)
+balance = pd.concat([bal_before, bal_after], ignore_index=True)
+write_result(balance, "balance", build_dir, numbers=balance_rows(balance, (control_arm, treated_arm)))
 show_table(table1_html(bal_before, bal_after, caption=None), table1_markdown(bal_before, bal_after))
 
 # %%

@@ -29,9 +29,11 @@ candidate_covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_
                         "afp_group", "diameter_group", "bed_group", "pvtt_group", "ecog_group",
                         "prior_treatment_group"]  # type: list[str]  covariates of the Cox models (the eleven of Table 1)
 conf_type = "log-log"  # type: str  Kaplan-Meier confidence interval: log-log, log or plain
+treatment_effect_model = "univariate"  # type: str  Cox model whose arm hazard ratio is the treatment effect: univariate (the paper's) or multivariate
 km_max_months = 144  # type: int  end of the Kaplan-Meier x-axis (months), long enough for the late follow-up; counts every 24 months (12 up to 60)
 
 # %%
+#| label: survival-setup
 import pandas as pd
 
 from helpers import fmt
@@ -43,14 +45,19 @@ from helpers.labels import km_axis_label, term_label
 from helpers.notes import logrank_reason, not_estimable_reason
 from helpers.plots_survival import km_ticks, plot_forest, plot_km_grid
 from helpers.parameters import write_parameters
+from helpers import results
 from helpers.results import read_result, write_result
+from helpers.results.rows import cox_rows, km_rows, logrank_rows, treatment_hr_rows
 from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
-from helpers.survival import km_rates_at, logrank_test, time_point_label, univariate_then_multivariate_cox
+from helpers.survival import (km_rates_reported, logrank_test, time_point_label, treatment_effect,
+                              univariate_then_multivariate_cox)
 
 setup_figures()
+results.start("03_survival", build_dir)
 # The arms compared are fixed by the data dictionary (not parameters); they are recorded with the run.
 write_parameters("03_survival", build_dir, time_points_months=time_points_months, entry_p=entry_p,
                  candidate_covariates=candidate_covariates, conf_type=conf_type, km_max_months=km_max_months,
+                 treatment_effect_model=treatment_effect_model,
                  control_arm=control_arm,
                  treated_arm=treated_arm)
 
@@ -69,14 +76,14 @@ levels["arm"] = arms
 # ## Kaplan-Meier rates and log-rank tests
 
 # %%
+#| label: km-logrank
 rates, tests = [], []
 for cohort_name, df in cohorts.items():
     for ep, (tcol, ecol, _) in endpoints.items():
         for arm in arms:
             g = df[df["arm"] == arm]
-            r = km_rates_at(g[tcol], g[ecol], time_points_months, conf_type=conf_type, extend=True)
-            # Beyond the arm's last observation there is no estimate (R drops the row; we keep it empty).
-            r.loc[r["n_at_risk"] == 0, ["survival", "ci_lower", "ci_upper"]] = float("nan")
+            # Beyond the arm's last observation: no estimate (the report's one policy, km_rates_reported).
+            r = km_rates_reported(g[tcol], g[ecol], time_points_months, conf_type=conf_type)
             rates.append(r.assign(cohort=cohort_name, endpoint=ep, arm=arm))
         lr = logrank_test(df[tcol], df[ecol], df["arm"], group_order=arms)
         tests.append(dict(cohort=cohort_name, endpoint=ep, chi2=lr.chi2, df=lr.df, p_value=lr.p_value,
@@ -84,8 +91,8 @@ for cohort_name, df in cohorts.items():
 km_rates = pd.concat(rates, ignore_index=True)[["cohort", "endpoint", "arm", "months", "survival", "ci_lower",
                                                   "ci_upper", "n_at_risk"]]
 logrank = pd.DataFrame(tests)
-write_result(km_rates, "km_rates", build_dir)
-_ = write_result(logrank, "logrank", build_dir)  # no output: a file path is not for the page
+write_result(km_rates, "km_rates", build_dir, numbers=km_rows(km_rates))
+_ = write_result(logrank, "logrank", build_dir, numbers=logrank_rows(logrank))  # no output: a path is not for the page
 
 # %%
 #| label: tbl-km-rates
@@ -129,6 +136,7 @@ show_figure(fig, "fig-km", build_dir)
 # separation) is reported as such, with the reason.
 
 # %%
+#| label: cox-models
 cox_tables = {}
 for cohort_name, df in cohorts.items():
     for ep, (tcol, ecol, _) in endpoints.items():
@@ -138,13 +146,13 @@ for cohort_name, df in cohorts.items():
 cox = pd.concat([t.assign(cohort=c, endpoint=e) for (c, e), t in cox_tables.items()], ignore_index=True)
 cox = cox[["cohort", "endpoint", "model", "variable", "term", "hr", "ci_lower", "ci_upper", "p_value", "note",
            "n", "n_events"]]
-_ = write_result(cox, "cox", build_dir)  # no output: a file path is not for the page
+_ = write_result(cox, "cox", build_dir, numbers=cox_rows(cox))  # no output: a file path is not for the page
 
 # %%
 #| label: tbl-treatment-hr
-#| tbl-cap: "Hazard ratio of SBRT+TACE vs SBRT alone (Cox, Efron ties; 95% Wald CI), univariate, per endpoint and cohort; a model that cannot be estimated is reported with the reason."
-hr = cox[(cox["variable"] == "arm") & (cox["model"] == "univariate")].copy()
-write_result(hr, "treatment_hr", build_dir)
+#| tbl-cap: "Hazard ratio of SBRT+TACE vs SBRT alone (Cox, Efron ties; 95% Wald CI; the treatment effect as the Methods define it), per endpoint and cohort; a model that cannot be estimated is reported with the reason."
+hr = treatment_effect(cox, treatment_effect_model)
+write_result(hr, "treatment_hr", build_dir, numbers=treatment_hr_rows(hr, treated_arm))
 show_df(pd.DataFrame({
     "Cohort": hr["cohort"].map({"before": "Before matching", "after": "After matching"}),
     "Endpoint": hr["endpoint"],

@@ -25,15 +25,20 @@ adverse_events_csv = "data/adverse_events.csv"  # type: str  adverse-event file,
 build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
 
 # %%
+#| label: toxicity-setup
 import pandas as pd
 
 from helpers import fmt
 from helpers.display import show_df
 from helpers.load import load_study
 from helpers.paths import input_file
+from helpers import results
 from helpers.results import read_result, write_result
+from helpers.results.rows import progression_rows, toxicity_rows
+from helpers.schema import ARMS
 from helpers.toxicity import format_table2, progression_pattern_table, toxicity_table
 
+results.start("04_toxicity", build_dir)
 study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00
                    input_file("adverse_events", adverse_events_csv, build_dir))
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str}, keep_default_na=False)
@@ -51,7 +56,7 @@ tox = []
 for cohort_name, sub in (("before", analysis), ("after", analysis[analysis["patient_id"].isin(matched_ids)])):
     tox.append(toxicity_table(sub[["patient_id", "arm"]], ae).assign(cohort=cohort_name))
 tox = pd.concat(tox, ignore_index=True)
-write_result(tox, "toxicity", build_dir)
+write_result(tox, "toxicity", build_dir, numbers=toxicity_rows(tox, ARMS))
 
 
 shown = tox[(tox["cohort"] == "before") & ~tox["key"].str.startswith("acute_max_grade")]
@@ -74,6 +79,6 @@ show_df(display_tox)
 t2_before = progression_pattern_table(analysis, death_col="died")
 t2_after = progression_pattern_table(analysis[analysis["patient_id"].isin(matched_ids)], include_total=False,
                                      death_col="died")
-write_result(pd.concat([t2_before.assign(cohort="before"), t2_after.assign(cohort="after")], ignore_index=True),
-             "progression_patterns", build_dir)
+patterns = pd.concat([t2_before.assign(cohort="before"), t2_after.assign(cohort="after")], ignore_index=True)
+write_result(patterns, "progression_patterns", build_dir, numbers=progression_rows(patterns))
 show_df(format_table2(t2_before, t2_after))

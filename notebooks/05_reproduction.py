@@ -14,9 +14,10 @@
 # Every number of the paper that this report can reproduce, beside the number
 # reproduced in this run. The published values come from the ledger
 # `data/published.csv` (typed once from the paper); the reproduced values are
-# read from `results/*.csv`, written by notebooks 01-04 — nothing is
-# recomputed here, so each value can be traced to the file and cell that made
-# it. On the default synthetic cohort, agreement measures the calibration of
+# read from `results/numbers.csv`, written by notebooks 01-04 — nothing is
+# recomputed here: the ledger is a join of the published numbers with the
+# numbers table on their shared key (`helpers.results.ledger`), so each value
+# names the notebook and cell that made it. On the default synthetic cohort, agreement measures the calibration of
 # the synthetic data plus the re-derivation of matching and survival; on other
 # data it is a comparison with the original study.
 
@@ -24,17 +25,22 @@
 build_dir = "build"  # type: str  output folder: results, figures, executed notebooks (make sets it from OUT)
 
 # %%
+#| label: ledger
 import pandas as pd
 
+from helpers import results
 from helpers.display import show_df
 from helpers.notes import analysis_notes
-from helpers.reproduction import published_vs_reproduced
 from helpers.results import write_result
+from helpers.results.ledger import agreement, published_vs_reproduced
+from helpers.results.rows import ledger_rows
 
+results.start("05_reproduction", build_dir)
 comparison = published_vs_reproduced(build_dir)
-write_result(comparison, "published_vs_reproduced", build_dir)
+n_exact, n_compared = agreement(comparison)
+write_result(comparison, "published_vs_reproduced", build_dir, numbers=ledger_rows(n_compared, n_exact))
 compared = comparison[comparison["reproduced"].notna()]
-print(f"{len(compared)} published numbers compared; {int((compared['difference'].abs() < 1e-9).sum())} reproduced exactly")
+print(f"{n_compared} published numbers compared; {n_exact} reproduced exactly")
 
 # %%
 #| label: tbl-published-vs-reproduced

@@ -92,6 +92,7 @@ def _report_text(run: dict) -> str:
     raw = (run["out"] / "report" / "index.html").read_text(encoding="utf-8")
     raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S | re.I)
     raw = re.sub(r'src="data:[^"]*"', "", raw)
+    raw = re.sub(r"</?(a|span|em|strong|code)\b[^>]*>", "", raw)  # inline tags (a linked number) join their text
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
 
 

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from helpers.schema import ARMS, TREATED_ARM
-from helpers.survival import km_rates_at, logrank_test, univariate_then_multivariate_cox
+from helpers.parameters import notebook_parameters
+from helpers.survival import km_rates_reported, logrank_test, treatment_effect, univariate_then_multivariate_cox
 
 RTOL = 1e-6
 ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event"), "LC": ("lc_months", "lc_event")}
@@ -111,11 +112,16 @@ def test_logrank_matches_r(default_cohorts, cohort, endpoint):
 
 @pytest.mark.parametrize("cohort, endpoint", list(R_COX))
 def test_treatment_hazard_ratio_matches_r(default_cohorts, cohort, endpoint):
-    """The treatment HR the report quotes: notebook 03's univariate Cox model of the arm."""
+    """The treatment HR the report quotes (text -> notebook 03, cell tbl-treatment-hr -> helpers.survival.
+    treatment_effect -> this test): the arm's term of the model the parameter treatment_effect_model names."""
+    model = next(p.default for p in notebook_parameters() if p.name == "treatment_effect_model")
+    assert model == "univariate"  # the paper's definition, and the R call above
     d = default_cohorts[cohort]
     tcol, ecol = ENDPOINTS[endpoint]
     tab = univariate_then_multivariate_cox(d, tcol, ecol, [], levels={"arm": list(ARMS)}, forced=("arm",))
-    row = tab[(tab["model"] == "univariate") & (tab["variable"] == "arm")].iloc[0]
+    effect = treatment_effect(tab.assign(cohort=cohort, endpoint=endpoint), model)
+    assert len(effect) == 1
+    row = effect.iloc[0]
     assert row["term"] == f"arm[{TREATED_ARM}]"
     hr, lower, upper, p, n, events = R_COX[cohort, endpoint]
     close([row["hr"], row["ci_lower"], row["ci_upper"], row["p_value"]], [hr, lower, upper, p])
@@ -127,7 +133,7 @@ def test_kaplan_meier_rates_match_r(default_cohorts, cohort, endpoint, arm):
     d = default_cohorts[cohort]
     tcol, ecol = ENDPOINTS[endpoint]
     g = d[d["arm"] == arm]
-    rates = km_rates_at(g[tcol], g[ecol], [12, 36, 60], conf_type="log-log", extend=True)
+    rates = km_rates_reported(g[tcol], g[ecol], [12, 36, 60], conf_type="log-log")
     expected = np.array(R_KM[cohort, endpoint, arm])
     close(rates["months"], expected[:, 0])
     close(rates[["survival", "ci_lower", "ci_upper"]], expected[:, 1:4])

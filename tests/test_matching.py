@@ -33,6 +33,7 @@ from helpers.matching import (
     fit_propensity,
     match_nearest_caliper,
     nearest_caliper_match_rows,
+    propensity_match,
 )
 
 R_SCRIPT = Path(__file__).parent / "r" / "matchit_nearest.R"
@@ -253,6 +254,29 @@ def test_tied_cohort_has_full_partial_and_no_matches():
     sizes = pd.Series([len(v.split()) for v in sets.values()]).value_counts().to_dict()
     assert sizes == {2: 11, 1: 5}
     assert (blocked_tied_cohort()["arm"] == "SBRT+TACE").sum() - len(sets) == 7
+
+
+# R: the same matchit() call as TIED_MATCHIT[2, 0.02, "largest", "matchit-4.5.1"]
+# (Rscript tests/r/matchit_nearest.R DIR 2 0.02 largest exact), m$weights:
+#   1       for the 16 matched treated patients,
+#   1.6875  for the 5 controls that are the only control of their treated patient (P02 P14 P24 P28 P36),
+#   0.84375 for the 22 controls of full sets (27 matched controls / 16 sets x 1/2),
+#   0       for the 17 unmatched (P03 P15 P19 P20 P21 P23 P30 P31 P32 P35 P40 P41 P42 P48 P55 P56 P57).
+MATCHIT_WEIGHTS = {"P02 P14 P24 P28 P36": 1.6875,
+                   "P03 P15 P19 P20 P21 P23 P30 P31 P32 P35 P40 P41 P42 P48 P55 P56 P57": 0.0}
+
+
+def test_matching_weights_are_matchits():
+    cohort = blocked_tied_cohort()
+    m = propensity_match(cohort, TIED_COVARIATES, ratio=2, caliper_sd=0.02)
+    out = m.matched_cohort.set_index("patient_id")
+    expected = pd.Series(np.where(out["arm"] == "SBRT+TACE", 1.0, 0.84375), index=out.index)
+    for ids, w in MATCHIT_WEIGHTS.items():
+        expected[ids.split()] = w
+    np.testing.assert_allclose(out["weights"], expected, rtol=0, atol=1e-15)
+    # the weights travel with the matched data: controls sum to the number of matched controls
+    controls = out[(out["arm"] == "SBRT") & (out["matched"] == 1)]
+    assert controls["weights"].sum() == pytest.approx(len(controls)) and len(controls) == 27
 
 
 def test_tied_cohort_caliper_is_pooled_sd_of_all_units():

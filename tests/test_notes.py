@@ -4,29 +4,28 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.notes import analysis_notes, balance_notes, cox_notes, logrank_notes, matching_notes
-from helpers.results import write_result
+from helpers.results import NumberTable, number, write_numbers, write_result
 
 NAN = float("nan")
 
 
-def _summary(dropped: int, after: tuple[int, int], sets: tuple[int, int] = (32, 4)) -> pd.DataFrame:
-    return pd.DataFrame({"quantity": ["caliper (logit units)", "treated with 2 controls", "treated with 1 control",
-                                      "treated without control (dropped)", "n SBRT before", "n SBRT after",
-                                      "n SBRT+TACE before", "n SBRT+TACE after"],
-                         "value": [0.0132, *sets, dropped, 109, after[0], 43, after[1]]})
+def _summary(dropped: int, sets: tuple[int, int] = (32, 4)) -> list[dict]:
+    """The matching counts notebook 02 writes to results/numbers.csv (helpers.results.rows.matching_summary)."""
+    return [number("n_treated_with_controls", sets[0], level=2), number("n_treated_with_controls", sets[1], level=1),
+            number("n_treated_unmatched", dropped)]
 
 
 def test_matching_notes():
     ps = pd.DataFrame({"note": ["pvtt_group has a single level in the data ('Without'); it is left out of the "
                                 "propensity model."]})
-    rows = matching_notes(ps, _summary(7, (68, 36)))
+    rows = matching_notes(ps, NumberTable(pd.DataFrame(_summary(7))))
     assert [r["note"] for r in rows] == [
         ps["note"][0], "7 of 43 treated patients had no control inside the caliper and are not in the matched cohort."]
-    empty = matching_notes(None, _summary(43, (0, 0), sets=(0, 0)))
+    empty = matching_notes(None, NumberTable(pd.DataFrame(_summary(43, sets=(0, 0)))))
     assert len(empty) == 1 and "the matched cohort is empty" in empty[0]["note"]
-    assert matching_notes(None, _summary(0, (72, 36), sets=(36, 0))) == []
+    assert matching_notes(None, NumberTable(pd.DataFrame(_summary(0, sets=(36, 0))))) == []
     # no treated patient at all: the propensity note says so; nothing about the caliper
-    assert matching_notes(None, _summary(0, (0, 0), sets=(0, 0))) == []
+    assert matching_notes(None, NumberTable(pd.DataFrame(_summary(0, sets=(0, 0))))) == []
 
 
 def test_balance_notes_name_fishers_test_and_untestable_variables():
@@ -55,7 +54,7 @@ def test_logrank_and_cox_notes():
 
 def test_analysis_notes_from_a_results_folder(tmp_path):
     assert analysis_notes(tmp_path).empty  # no results yet: nothing to say
-    write_result(_summary(43, (0, 0), sets=(0, 0)), "matching_summary", tmp_path)
+    write_numbers(_summary(43, sets=(0, 0)), tmp_path, results_file="matching_summary", cell="matching")
     write_result(pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "p_value": [NAN], "n": [0], "events": [0]}),
                  "logrank", tmp_path)
     notes = analysis_notes(tmp_path)

@@ -126,8 +126,8 @@ def test_failed_run_keeps_the_previous_build_and_says_why(build, tmp_path, capsy
     captured = capsys.readouterr()
     err = captured.err
     failed = tmp_path / "build.partial" / "notebooks" / "03_survival.ipynb"
-    # One message: notebook, cell (number, first line), the exception's type and message, the kept notebook.
-    assert re.search(r"\[4/6\] 03_survival FAILED in cell \d+ of \d+ \(In \[\d+\]\), which starts "
+    # One message: notebook, cell (number, label, first line), the exception's type and message, the kept notebook.
+    assert re.search(r"\[4/6\] 03_survival FAILED in cell \d+ of \d+ \(In \[\d+\]\), label 'km-logrank', which starts "
                      r"`rates, tests = \[\], \[\]`:\n  ValueError: conf_type must be 'log-log', 'log' or 'plain', "
                      r"not 'bogus'\n", err), err
     assert f"kept at {failed}." in err and "previous build" in err

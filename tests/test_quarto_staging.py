@@ -165,7 +165,8 @@ def test_quarto_inputs_are_the_article_and_the_executed_notebooks():
     assert cfg["project"]["render"] == ["index.qmd", "build/notebooks/*.ipynb"]
     assert "notebooks" not in cfg["manuscript"]  # the notebooks are the render list's .ipynb
     filters = cfg["filters"]
-    assert [f["at"] for f in filters] == ["pre-ast"]
+    assert [(f["at"], Path(f["path"]).name) for f in filters] == [("pre-ast", "source-notes.lua"),
+                                                                 ("pre-ast", "result-numbers.lua")]
     assert all((ROOT / f["path"]).is_file() for f in filters)
     assert cfg["notebook-links"] is False and cfg["tbl-cap-location"] == "top"
     supptbl = next(c for c in cfg["crossref"]["custom"] if c["key"] == "supptbl")

@@ -92,3 +92,74 @@ def test_no_rendered_file_names_a_machine_path(report):
             assert not found, (part, found and found.group(0))
     pdf_text = " ".join(p.extract_text() for p in PdfReader(report / "index.pdf").pages)
     assert not paths.search(pdf_text)
+
+
+#: Numbers the article types on purpose: constants of the methods and of the literature, not results of a run.
+#: Each is removed (with its context) before checking that every other number in the prose is a link.
+TYPED_ON_PURPOSE = (
+    "50-70%",                      # Introduction: recurrence rate from the literature, cited
+    "notebook 00",                 # a notebook's name
+    "SHA-256",                     # a checksum's name
+    "BED = D(1 + d/(α/β))",        # the formula
+    "CTCAE v4.0", "MatchIt 4.5.1",  # versions of the grading system and of the software the paper used
+    "30.4375 days",                # days per month, a convention (helpers.derive)
+    "Table 1", "Table 2",          # names of the paper's tables
+    "1-, 3- and 5-year",           # the paper's (and the calibration's) time points, as published
+    "at least 5", "n ≥ 40", "between 1 and 5", "all 22 published",  # the Table 1 test rule, as the paper states it
+    "95%", "“<0.001” below 0.001", "1e-6",  # reporting conventions (helpers.fmt) and the R agreement bound
+    "grade 1-2", "5% level",       # a category's name; the significance level of the wording
+)
+
+
+def _article_prose(soup: BeautifulSoup) -> BeautifulSoup:
+    """The article's paragraphs without floats, captions, source lines, references, front matter and links."""
+    main = soup.find("main") or soup.body
+    for tag in main.select("figure, table, .source-note, #refs, .references, header, nav, .abstract, "
+                           "#title-block-header, a.quarto-xref, a[href^='#ref-'], a[role=doc-biblioref], sup"):
+        tag.decompose()
+    return main
+
+
+@pytest.mark.slow
+def test_every_inline_number_links_to_the_cell_that_computed_it(report, default_build):
+    """Issue 11 item 2: each number of the HTML article links to the notebook page and cell that computed it,
+    titled with its results row, and the row names that notebook and cell."""
+    from helpers.results import read_index, read_numbers
+
+    soup = BeautifulSoup((report / "index.html").read_text(encoding="utf-8"), "html.parser")
+    links = soup.select("a.result-number")
+    assert len(links) >= 100
+    numbers = read_numbers(default_build)
+    origins = set(zip(numbers["notebook"], numbers["cell"])) | set(
+        zip(read_index(default_build)["notebook"], read_index(default_build)["cell"]))
+    pages: dict[str, BeautifulSoup] = {}
+    for a in links:
+        page, cell = a["href"].split("#")
+        if page not in pages:
+            pages[page] = BeautifulSoup((report / page).read_text(encoding="utf-8"), "html.parser")
+        assert pages[page].find(id=cell) is not None, f"{a.text!r} links to {a['href']}, which has no such cell"
+        notebook = page.removeprefix("notebooks/").removesuffix(".html")
+        assert (notebook, cell) in origins, f"{a.text!r}: no results row or file comes from {notebook}, {cell}"
+        title = a.get("title", "")
+        assert f"notebook {notebook}" in title, (a.text, title)
+        if title.startswith("results/numbers.csv: "):
+            keys = dict(kv.split("=", 1) for kv in title.removeprefix("results/numbers.csv: ")
+                        .split(" (notebook")[0].split(", "))
+            rows = numbers
+            for col, value in keys.items():
+                rows = rows[rows[col] == value]
+            assert len(rows) == 1 and (rows["notebook"].iloc[0], rows["cell"].iloc[0]) == (notebook, cell), title
+    # the matched OS hazard ratio of the text is the treatment_hr row of notebook 03's treatment-HR cell
+    hr = next(a for a in links if "quantity=treatment_hr, cohort=after, arm=SBRT+TACE, endpoint=OS" in a["title"])
+    row = numbers[(numbers["quantity"] == "treatment_hr") & (numbers["cohort"] == "after")
+                  & (numbers["endpoint"] == "OS")].iloc[0]
+    assert " ".join(hr.text.split()) == f"HR {row['value']:.2f}, 95% CI {row['ci_lower']:.2f}\u2013{row['ci_upper']:.2f}"
+    assert hr["href"] == "notebooks/03_survival.html#tbl-treatment-hr"
+    # and no other number is left in the prose, apart from the constants typed on purpose
+    prose = _article_prose(soup)
+    for a in prose.select("a.result-number"):
+        a.decompose()
+    text = " ".join(prose.get_text(" ").split())
+    for phrase in TYPED_ON_PURPOSE:
+        text = text.replace(phrase, " ")
+    assert not re.findall(r"\S*\d\S*", text), re.findall(r".{0,40}\d.{0,20}", text)

@@ -30,6 +30,7 @@ Layout
 ``nearest``     the matching: :func:`match_nearest_caliper` (tie and order rules
                 beside the code), :func:`caliper_width`,
                 :func:`nearest_caliper_match_rows`
+``weights``     MatchIt's matching weights: :func:`matching_weights` (``m$weights``)
 this module     :func:`propensity_match`: the model, then the matching
 ==============  ==============================================================
 
@@ -47,12 +48,13 @@ from helpers.matching.glm import (GLM_EPSILON, GLM_MAX_ITER, LogitFit, Propensit
                                   fit_propensity)
 from helpers.matching.nearest import (EMULATIONS, MATCH_ORDERS, caliper_width, match_nearest_caliper,
                                       nearest_caliper_match_rows)
+from helpers.matching.weights import matching_weights
 from helpers.schema import CONTROL_ARM, TREATED_ARM
 
 __all__ = [
     "GLM_MAX_ITER", "GLM_EPSILON", "LogitFit", "PropensityFit", "fit_logit_irls", "fit_propensity",
     "EMULATIONS", "MATCH_ORDERS", "caliper_width", "match_nearest_caliper", "nearest_caliper_match_rows",
-    "PropensityMatch", "propensity_match",
+    "PropensityMatch", "propensity_match", "matching_weights",
 ]
 
 
@@ -62,21 +64,23 @@ class PropensityMatch:
 
     fit: PropensityFit | None
     matched_cohort: pd.DataFrame
-    """``patient_id, arm, propensity_score, logit_ps, matched (0/1), match_id`` in the input's order."""
+    """``patient_id, arm, propensity_score, logit_ps, matched (0/1), match_id, weights`` in the input's order:
+    ``match_id`` is the matched set (MatchIt's ``subclass``), ``weights`` MatchIt's matching weights."""
     caliper: float
     notes: list[str]
 
 
 def propensity_match(df: pd.DataFrame, covariates: Sequence[str], *, treated_arm: str = TREATED_ARM,
                      control_arm: str = CONTROL_ARM, ratio: int = 2, caliper_sd: float | None = 0.02,
-                     id_col: str = "patient_id") -> PropensityMatch:
+                     id_col: str = "patient_id", emulate: str = "matchit-4.5.1") -> PropensityMatch:
     """Fit the propensity model and match, or say why nobody can be matched.
 
     :func:`fit_propensity` then :func:`match_nearest_caliper` on its logit.
     When one arm has no patients (e.g. every SBRT+TACE patient failed an
     eligibility criterion) there is nothing to model or match: the result
     has no fit, every patient is unmatched, and ``notes`` says why, so that
-    the report can go on and state it.
+    the report can go on and state it. ``emulate``: which MatchIt behaviour
+    :func:`match_nearest_caliper` reproduces (a recorded parameter of notebook 02).
 
     Examples
     --------
@@ -93,12 +97,14 @@ def propensity_match(df: pd.DataFrame, covariates: Sequence[str], *, treated_arm
         note = (f"No {empty} patient is in the analysis ({max(n_treated, n_control)} {present}): "
                 "no propensity model is fitted and nobody is matched.")
         out = base.assign(propensity_score=np.nan, logit_ps=np.nan, matched=0,
-                          match_id=pd.Series([pd.NA] * len(df), dtype=object))
+                          match_id=pd.Series([pd.NA] * len(df), dtype=object), weights=0.0)
         return PropensityMatch(fit=None, matched_cohort=out, caliper=float("nan"), notes=[note])
     fit = fit_propensity(df, covariates, treatment="arm", treated_level=treated_arm)
     is_treated = (df["arm"] == treated_arm).to_numpy()
     logit = fit.logit_ps.to_numpy()
-    matches = match_nearest_caliper(logit, is_treated, df[id_col].to_numpy(), ratio=ratio, caliper_sd=caliper_sd)
+    matches = match_nearest_caliper(logit, is_treated, df[id_col].to_numpy(), ratio=ratio, caliper_sd=caliper_sd,
+                                    emulate=emulate)
     out = base.assign(propensity_score=fit.propensity_score.to_numpy(), logit_ps=logit,
-                      matched=matches["matched"].to_numpy().astype(int), match_id=matches["match_id"].to_numpy())
+                      matched=matches["matched"].to_numpy().astype(int), match_id=matches["match_id"].to_numpy(),
+                      weights=matching_weights(is_treated, matches["match_id"].to_numpy()))
     return PropensityMatch(fit=fit, matched_cohort=out, caliper=caliper_width(logit, caliper_sd), notes=list(fit.notes))

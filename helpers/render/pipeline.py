@@ -26,6 +26,7 @@ from typing import Any, Callable
 import yaml
 
 from . import floats as fl
+from . import numbers as num
 from . import notebooks as nbs
 from . import pandoc_ast as pa
 from .errors import RenderError
@@ -108,7 +109,12 @@ class PipRenderer:
         return p
 
     def notebook_href(self, cell: nbs.EmbeddedCell) -> str:
-        return f"notebooks/{cell.stem}.html#{cell.label}"
+        return self.number_href(cell.stem, cell.label)
+
+    @staticmethod
+    def number_href(notebook: str, cell: str) -> str:
+        """The notebook page at a cell, relative to the article."""
+        return f"notebooks/{notebook}.html#{cell}"
 
     # ------------------------------------------------------------------
     def render(self) -> RenderResult:
@@ -195,7 +201,7 @@ class PipRenderer:
         fmt_map = {"html": self._write_html, "pdf": self._write_pdf, "docx": self._write_docx}
         for fmt in self.formats:
             result.outputs[fmt] = fmt_map[fmt](doc, meta)
-        result.notebook_pages = self._notebook_pages(builder)
+        result.notebook_pages = self._notebook_pages(builder, num.number_cells(doc))
         if "html" in result.outputs:
             self._check_html(result.outputs["html"])
         counts = builder.counters
@@ -292,6 +298,7 @@ class PipRenderer:
     # ------------------------------------------------------------------
     def _pandoc_write(self, doc: pa.Node, target: str, args: list[str], name: str) -> str:
         final = fl.finalize(doc, target)
+        num.link_numbers(final, target, self.number_href)
         if target == "typst":
             self._typst_layout(final)
             _absolutize_images(final, [self.work, self.article.parent])
@@ -415,11 +422,21 @@ class PipRenderer:
         doc["blocks"] = front + doc["blocks"]
 
     # ------------------------------------------------------------------
-    def _notebook_pages(self, builder: fl.FloatBuilder) -> list[Path]:
+    def _notebook_pages(self, builder: fl.FloatBuilder, number_cells: list[tuple[str, str]]) -> list[Path]:
+        """A page per notebook that an embed or an inline number links to, with an anchor at each such cell."""
         pages: list[Path] = []
         by_nb: dict[Path, list[str]] = {}
         for cell in builder.embedded:
             by_nb.setdefault(cell.notebook.resolve(), []).append(cell.label)
+        stems = {p.stem: p for p in by_nb}
+        for stem, label in number_cells:
+            path = stems.get(stem) or self.map_build_path(self.project / "build" / "notebooks" / f"{stem}.ipynb")
+            if not path.exists():
+                raise RenderError(f"an inline number links to notebook {stem}, cell {label}, but {path} "
+                                  "does not exist (run make analysis)")
+            by_nb.setdefault(path.resolve(), [])
+            if label not in by_nb[path.resolve()]:
+                by_nb[path.resolve()].append(label)
         seen_stems: dict[str, Path] = {}
         for nb_path, labels in by_nb.items():
             if nb_path.stem in seen_stems:

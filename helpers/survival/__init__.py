@@ -10,9 +10,12 @@ here                                      module       R
 ========================================  ===========  ===============================================
 ``kaplan_meier(t, e)``                    ``km``       ``survfit(Surv(t, e) ~ 1, conf.type = "log-log")``
 ``km_rates_at(t, e, [12, 36, 60])``       ``km``       ``summary(fit, times = c(12, 36, 60))``
+``km_rates_reported(t, e, [12, 36, 60])`` ``km``       ``summary(fit, times = ..., extend = TRUE)``, NA
+                                                       where no one is at risk
 ``km_median(t, e)``                       ``km``       ``quantile(fit, 0.5)`` / ``print(fit)``
 ``logrank_test(t, e, g)``                 ``logrank``  ``survdiff(Surv(t, e) ~ g)``
 ``cox_fit(df, "t", "e", ["x"])``          ``cox``      ``coxph(Surv(t, e) ~ x, ties = "efron")``
+``treatment_effect(cox, "univariate")``   ``cox``      the arm's row of ``coxph(Surv(t, e) ~ arm)``
 ``median_followup(t, e)``                 ``km``       ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
 ``fix_near_ties(t)``                      ``times``    ``aeqSurv`` (``timefix = TRUE``)
 ========================================  ===========  ===============================================
@@ -27,18 +30,20 @@ returns a result flagged ``estimable=False`` with the reason.
 """
 
 from helpers.survival.cox import (COX_EPS, COX_ITER_MAX, COX_TABLE_COLUMNS, COX_TOLER_CHOL, COX_TOLER_INF,
-                                  CoxResult, cox_fit, univariate_then_multivariate_cox)
-from helpers.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at, km_summary_by_group,
+                                  CoxResult, TREATMENT_EFFECT_MODELS, cox_fit, treatment_effect,
+                                  univariate_then_multivariate_cox)
+from helpers.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at, km_rates_reported,
+                                 km_summary_by_group,
                                  median_followup, survival_confint)
 from helpers.survival.logrank import LogrankResult, logrank_test
 from helpers.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
 from helpers.survival.wording import time_point_label, time_points_phrase
 
 __all__ = [
-    "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_median", "median_followup",
+    "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_rates_reported", "km_median", "median_followup",
     "km_summary_by_group", "survival_confint",
     "LogrankResult", "logrank_test",
-    "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "COX_TABLE_COLUMNS",
+    "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "treatment_effect", "TREATMENT_EFFECT_MODELS", "COX_TABLE_COLUMNS",
     "COX_ITER_MAX", "COX_EPS", "COX_TOLER_CHOL", "COX_TOLER_INF",
     "TIME_TIE_TOLERANCE", "fix_near_ties",
     "time_point_label", "time_points_phrase",

@@ -458,3 +458,44 @@ def univariate_then_multivariate_cox(df: pd.DataFrame, duration_col: str, event_
     multi["note"] = [n if n else why.get(v, "") for n, v in zip(multi["note"], multi["variable"])]
     out = pd.concat(pieces + [multi], ignore_index=True)
     return out.reindex(columns=columns)
+
+
+#: The Cox models whose treatment term can be the report's treatment effect (parameter ``treatment_effect_model``).
+TREATMENT_EFFECT_MODELS = ("univariate", "multivariate")
+
+
+def treatment_effect(cox: pd.DataFrame, model: str = "univariate", variable: str = "arm") -> pd.DataFrame:
+    """The treatment effect: the hazard ratio of the treatment term, per cohort and endpoint.
+
+    The report's definition (named in its Methods): the term of ``variable``
+    (the arm, SBRT+TACE vs SBRT alone) in the Cox model ``model`` of
+    :func:`univariate_then_multivariate_cox` — ``"univariate"`` (the paper's
+    headline: ``coxph(Surv(t, e) ~ arm)``) or ``"multivariate"`` (the arm
+    adjusted for the covariates that entered the multivariate model).
+    The default cohort's values are pinned against R's ``coxph`` by
+    ``tests/test_headline.py::test_treatment_hazard_ratio_matches_r``.
+
+    Parameters
+    ----------
+    cox : pandas.DataFrame
+        Rows of :data:`COX_TABLE_COLUMNS` plus ``cohort`` and ``endpoint``.
+    model : {"univariate", "multivariate"}
+    variable : str
+        The treatment variable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort and endpoint, the columns of ``cox``.
+
+    Examples
+    --------
+    >>> cox = pd.DataFrame({"model": ["univariate", "multivariate", "univariate"], "variable": ["arm", "arm", "age"],
+    ...                     "hr": [0.5, 0.6, 1.1]})
+    >>> treatment_effect(cox)["hr"].tolist(), treatment_effect(cox, "multivariate")["hr"].tolist()
+    ([0.5], [0.6])
+    """
+    if model not in TREATMENT_EFFECT_MODELS:
+        raise ValueError(f"treatment_effect_model must be one of {', '.join(TREATMENT_EFFECT_MODELS)}; "
+                         f"found {model!r}")
+    return cox[(cox["variable"] == variable) & (cox["model"] == model)].copy()

@@ -279,6 +279,26 @@ def km_median(time, event, conf_level: float = 0.95, conf_type: ConfType = "log-
     }
 
 
+def km_rates_reported(time, event, months: Sequence[float], conf_level: float = 0.95,
+                      conf_type: ConfType = "log-log") -> pd.DataFrame:
+    """The report's one policy for Kaplan-Meier rates at fixed times: a row for every requested time;
+    beyond the last observation (no patient at risk, ``n_at_risk = 0``) the rate and its CI are NaN —
+    "not estimable (no patient at risk)" in the report — never the last value carried forward.
+
+    R: ``summary(survfit(Surv(t, e) ~ 1, conf.type = "log-log"), times = months, extend = TRUE)``, then NA
+    where ``n.risk == 0``.
+
+    Examples
+    --------
+    >>> r = km_rates_reported([9, 13, 18, 23], [1, 1, 0, 1], [12, 36])
+    >>> r["n_at_risk"].tolist(), r["survival"].round(2).tolist()
+    ([3, 0], [0.75, nan])
+    """
+    r = km_rates_at(time, event, months, conf_level, conf_type, extend=True)
+    r.loc[r["n_at_risk"] == 0, ["survival", "std_err", "ci_lower", "ci_upper"]] = math.nan
+    return r
+
+
 def median_followup(time, event, conf_level: float = 0.95,
                     conf_type: ConfType = "log-log") -> dict[str, float]:
     r"""Median follow-up: simple and reverse Kaplan-Meier.
@@ -340,7 +360,7 @@ def km_summary_by_group(df: pd.DataFrame, time_col: str, event_col: str, group_c
         med = km_median(sub[time_col], sub[event_col], conf_level, conf_type)
         row = {"group": g, "n": int(med["n"]), "n_event": int(med["n_event"]), "median": med["median"],
                "median_ci_lower": med["ci_lower"], "median_ci_upper": med["ci_upper"]}
-        rates = km_rates_at(sub[time_col], sub[event_col], months, conf_level, conf_type).set_index("months")
+        rates = km_rates_reported(sub[time_col], sub[event_col], months, conf_level, conf_type).set_index("months")
         for m in months:
             r = rates.loc[float(m)] if float(m) in rates.index else None
             key = f"{m:g}"

@@ -22,7 +22,8 @@
 #
 # Writes
 # DIR/matched.csv patient_id, treated, distance (%.17g), matched, match_id
-#                 (the treated unit's patient_id of its matched set, empty if unmatched)
+#                 (the treated unit's patient_id of its matched set, empty if unmatched),
+#                 weights (m$weights, %.17g: MatchIt's matching weights)
 # DIR/coef.csv    term, estimate, std_error   (glm(..., family = binomial))
 # DIR/caliper.txt the caliper on the logit scale (MatchIt's m$caliper, / K)
 suppressPackageStartupMessages(library(MatchIt))
@@ -62,7 +63,8 @@ for (t in rownames(mm)) {
 out <- data.frame(patient_id = d$patient_id, treated = d$treat,
                   distance = sprintf("%.17g", m$distance / K),
                   matched = as.integer(m$weights > 0),
-                  match_id = match_id[d$patient_id])
+                  match_id = match_id[d$patient_id],
+                  weights = sprintf("%.17g", m$weights))
 write.csv(out, file.path(dir, "matched.csv"), row.names = FALSE, na = "")
 
 g <- glm(f, data = d, family = binomial)

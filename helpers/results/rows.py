@@ -1,0 +1,188 @@
+"""The rows of ``results/numbers.csv``, built from the tables the notebooks compute.
+
+One function per results table. Each returns the rows (:func:`helpers.results.numbers.number`)
+of the numbers that table holds, keyed as the published ledger keys them
+where the paper reports the same quantity:
+
+============================  =====================================================  ==========================
+function                      quantity (key columns used)                            ledger quantity
+============================  =====================================================  ==========================
+``flow_rows``                 n_screened, n_eligible; flow_excluded (level=step)     --
+``followup_rows``             followup_median/min/max_months (cohort); ..reverse_km_  followup_*_months
+                              median_months (value, CI)
+``matching_summary``          caliper_logit; n_treated_with_controls (level=k);      n_matched
+                              n_treated_unmatched; n_matched (cohort=after, arm)
+``balance_rows``              table1_n (cohort, arm, variable, level); table1_p,     table1_n, table1_p,
+                              table1_smd (cohort, variable); table1_smd_max,         table1_smd, n_patients
+                              n_smd_above (cohort, level=threshold); n_patients
+``km_rows``                   km_survival (cohort, endpoint, arm, months; CI);       km_survival
+                              km_n_at_risk
+``logrank_rows``              logrank_p, logrank_chi2 (cohort, endpoint)             logrank_p
+``cox_rows``                  cox_hr (cohort, endpoint, variable=term,               --
+                              level=model; CI, p)
+``treatment_hr_rows``         treatment_hr (cohort, endpoint, arm; CI, p, note)         treatment_hr(_ci_*)
+``toxicity_rows``             tox_patients (cohort, arm, level=key); tox_p            tox_patients
+``progression_rows``          table2_n (cohort, arm, level=key)                      table2_n, n_progression,
+                                                                                     n_death, n_infield_*
+``input_rows``                input_rows (variable=input)                            --
+============================  =====================================================  ==========================
+
+The matching summary is built here too (:func:`matching_summary`): its wide
+file (``matching_summary.csv``, one labelled row per quantity, kept for
+readers) and its rows come from the same numbers.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers.balance import arm_slug
+from helpers.results.numbers import number
+
+Rows = list[dict[str, object]]
+
+#: The 'followup.csv' measures and their quantities.
+FOLLOWUP_MEASURES = {"median of observed times": "followup_median_months",
+                     "minimum observed time": "followup_min_months",
+                     "maximum observed time": "followup_max_months",
+                     "reverse Kaplan-Meier median": "followup_reverse_km_median_months"}
+
+
+def flow_rows(flow: pd.DataFrame) -> Rows:
+    """Screened and eligible patients and the exclusions of each eligibility step."""
+    rows = [number("n_screened", flow["n_remaining"].iloc[0]), number("n_eligible", flow["n_remaining"].iloc[-1])]
+    rows += [number("flow_excluded", r.n_excluded, level=int(r.step)) for r in flow.iloc[1:].itertuples()]
+    return rows
+
+
+def followup_table(observed: dict[str, float], reverse_km: tuple[float, float, float]) -> pd.DataFrame:
+    """The wide ``followup.csv``: the median, minimum and maximum observed time and the reverse-KM median (CI)."""
+    med, lo, hi = reverse_km
+    measures = list(FOLLOWUP_MEASURES)
+    return pd.DataFrame({"measure": measures,
+                         "months": [observed["median"], observed["min"], observed["max"], med],
+                         "ci_lower": [None, None, None, lo], "ci_upper": [None, None, None, hi]})
+
+
+def followup_rows(followup: pd.DataFrame, cohort: str = "before") -> Rows:
+    """Follow-up of the analysis cohort (``cohort``: before matching, as the paper reports it)."""
+    return [number(FOLLOWUP_MEASURES[r.measure], r.months, ci_lower=r.ci_lower, ci_upper=r.ci_upper, cohort=cohort)
+            for r in followup.itertuples()]
+
+
+def matching_summary(matched_cohort: pd.DataFrame, caliper: float, ratio: int, control_arm: str,
+                     treated_arm: str) -> tuple[pd.DataFrame, Rows]:
+    """The matching summary as a wide table (for readers) and as rows of the numbers table.
+
+    ``matched_cohort``: one row per analysed patient with ``arm``, ``matched``
+    (1/0) and ``match_id`` (the treated patient's set). Counted: treated
+    patients keeping k = ``ratio`` ... 1 controls, treated patients without a
+    control (dropped), and patients per arm before and after matching.
+    """
+    arms = (control_arm, treated_arm)
+    sizes = (matched_cohort.groupby("arm")["matched"].agg(["size", "sum"])
+             .reindex(list(arms), fill_value=0).rename(columns={"size": "before", "sum": "after"}))
+    set_sizes = matched_cohort[matched_cohort["matched"] == 1].groupby("match_id").size() - 1
+    n_treated = int((matched_cohort["arm"] == treated_arm).sum())
+    wide: list[tuple[str, float]] = [("caliper (logit units)", caliper)]
+    rows = [number("caliper_logit", caliper)]
+    for k in range(ratio, 0, -1):
+        n = int((set_sizes == k).sum())
+        wide.append((f"treated with {k} control{'s' if k > 1 else ''}", n))
+        rows.append(number("n_treated_with_controls", n, level=k))
+    dropped = n_treated - len(set_sizes)
+    wide.append(("treated without control (dropped)", dropped))
+    rows.append(number("n_treated_unmatched", dropped))
+    for arm in arms:
+        for when in ("before", "after"):
+            wide.append((f"n {arm} {when}", int(sizes.loc[arm, when])))
+        rows.append(number("n_matched", int(sizes.loc[arm, "after"]), cohort="after", arm=arm))
+    return pd.DataFrame(wide, columns=["quantity", "value"]), rows
+
+
+def balance_rows(balance: pd.DataFrame, arms: Sequence[str], cohorts: Sequence[str] = ("before", "after"),
+                 threshold: float = 0.1) -> Rows:
+    """Table 1: counts per level and arm, p and SMD per variable, patients per arm, and the largest SMD."""
+    rows: Rows = []
+    for cohort in cohorts:
+        b = balance[balance["cohort"] == cohort]
+        for arm in arms:
+            n = b[f"n_arm_{arm_slug(arm)}"].iloc[0] if len(b) else 0
+            rows.append(number("n_patients", n, cohort=cohort, arm=arm))
+        if not len(b):
+            continue
+        for r in b.itertuples():
+            for arm in arms:
+                rows.append(number("table1_n", getattr(r, f"n_{arm_slug(arm)}"), cohort=cohort, arm=arm,
+                                   variable=r.variable, level=r.level))
+        per_var = b.groupby("variable", sort=False).first()
+        for var, r in per_var.iterrows():
+            rows.append(number("table1_p", r["p_value"], cohort=cohort, variable=var, note=r.get("test", "")))
+            rows.append(number("table1_smd", r["smd"], cohort=cohort, variable=var))
+        smd = per_var["smd"]
+        rows.append(number("table1_smd_max", smd.max() if smd.notna().any() else np.nan, cohort=cohort,
+                           note="" if smd.notna().any() else "no matched patients"))
+        rows.append(number("n_smd_above", int(smd.gt(threshold).sum()), cohort=cohort, level=threshold))
+    return rows
+
+
+def km_rows(km_rates: pd.DataFrame) -> Rows:
+    return [r for k in km_rates.itertuples() for r in (
+        number("km_survival", k.survival, ci_lower=k.ci_lower, ci_upper=k.ci_upper, cohort=k.cohort,
+               endpoint=k.endpoint, arm=k.arm, months=k.months),
+        number("km_n_at_risk", k.n_at_risk, cohort=k.cohort, endpoint=k.endpoint, arm=k.arm, months=k.months))]
+
+
+def logrank_rows(logrank: pd.DataFrame) -> Rows:
+    """Log-rank p and chi-squared; the note says why a test could not be made (from ``helpers.notes``)."""
+    from helpers.notes import logrank_reason  # noqa: PLC0415
+
+    rows: Rows = []
+    for r in logrank.itertuples():
+        note = logrank_reason(r.n, r.events) if pd.isna(r.p_value) else ""
+        rows.append(number("logrank_p", r.p_value, cohort=r.cohort, endpoint=r.endpoint, note=note))
+        rows.append(number("logrank_chi2", r.chi2, cohort=r.cohort, endpoint=r.endpoint, note=note))
+        rows.append(number("n_events", r.events, cohort=r.cohort, endpoint=r.endpoint))
+    return rows
+
+
+def cox_rows(cox: pd.DataFrame) -> Rows:
+    """Every Cox term: hazard ratio with CI and p, keyed by model (level) and term (variable)."""
+    return [number("cox_hr", r.hr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value, note=r.note,
+                   cohort=r.cohort, endpoint=r.endpoint, variable=r.term, level=r.model)
+            for r in cox.itertuples()]
+
+
+def treatment_hr_rows(treatment_hr: pd.DataFrame, treated_arm: str) -> Rows:
+    """The treatment effect: the hazard ratio of ``treated_arm`` (vs the control arm) per cohort and endpoint,
+    with CI, p, and why it is not estimable."""
+    from helpers.notes import not_estimable_reason  # noqa: PLC0415
+
+    return [number("treatment_hr", r.hr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value,
+                   note=not_estimable_reason(r.note) if pd.isna(r.hr) else "", cohort=r.cohort, endpoint=r.endpoint,
+                   arm=treated_arm)
+            for r in treatment_hr.itertuples()]
+
+
+def toxicity_rows(toxicity: pd.DataFrame, arms: Sequence[str]) -> Rows:
+    rows: Rows = []
+    for r in toxicity.itertuples():
+        for arm in arms:
+            rows.append(number("tox_patients", getattr(r, f"n_{arm_slug(arm)}"), cohort=r.cohort, arm=arm,
+                               level=r.key))
+        rows.append(number("tox_p", r.p_value, cohort=r.cohort, level=r.key, note=r.test if pd.notna(r.test) else ""))
+    return rows
+
+
+def progression_rows(patterns: pd.DataFrame) -> Rows:
+    return [number("table2_n", r.n, cohort=r.cohort, arm=r.group, level=r.key) for r in patterns.itertuples()]
+
+
+def input_rows(inputs: pd.DataFrame) -> Rows:
+    return [number("input_rows", r.n_rows, variable=r.input) for r in inputs.itertuples()]
+
+
+def ledger_rows(n_compared: int, n_exact: int) -> Rows:
+    return [number("ledger_compared", n_compared), number("ledger_exact", n_exact)]
