@@ -31,8 +31,9 @@ from helpers import fmt
 from helpers.display import show_df
 from helpers.load import load_study
 from helpers.paths import input_file
+from helpers.progression import format_table2, progression_pattern_table
 from helpers.results import read_result, write_result
-from helpers.toxicity import format_table2, progression_pattern_table, toxicity_table
+from helpers.toxicity import toxicity_table
 
 study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00
                    input_file("adverse_events", adverse_events_csv, build_dir))
