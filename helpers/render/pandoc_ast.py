@@ -249,19 +249,27 @@ def child_block_lists(node: Node) -> list[list[Node]]:
     return []
 
 
+def _replace(out: list[Node], node: Node, replacement: Node | list[Node] | None) -> None:
+    """Append to ``out`` what a rewrite function returned for ``node``.
+
+    None keeps ``node``, a list is spliced in (an empty list deletes the
+    node), any other node replaces it.
+    """
+    if replacement is None:
+        out.append(node)
+    elif isinstance(replacement, list):
+        out.extend(replacement)
+    else:
+        out.append(replacement)
+
+
 def walk_blocks(blocks: list[Node], fn: BlockFn) -> list[Node]:
     """Bottom-up block rewrite. ``fn`` returns None (keep), a node, or a list."""
     out: list[Node] = []
     for b in blocks:
         for lst in child_block_lists(b):
             lst[:] = walk_blocks(lst, fn)
-        r = fn(b)
-        if r is None:
-            out.append(b)
-        elif isinstance(r, list):
-            out.extend(r)
-        else:
-            out.append(r)
+        _replace(out, b, fn(b))
     return out
 
 
@@ -305,13 +313,7 @@ def _walk_inline_list(inls: list[Node], fn: InlineFn, block_fn_for_notes: Callab
             block_fn_for_notes(i["c"])
         for lst in _inline_children(i):
             lst[:] = _walk_inline_list(lst, fn, block_fn_for_notes)
-        r = fn(i)
-        if r is None:
-            out.append(i)
-        elif isinstance(r, list):
-            out.extend(r)
-        else:
-            out.append(r)
+        _replace(out, i, fn(i))
     return out
 
 
