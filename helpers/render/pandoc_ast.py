@@ -80,10 +80,6 @@ def Code(s: str, a: Attr | None = None) -> Node:
     return {"t": "Code", "c": [a or attr(), s]}
 
 
-def Span(inl: list[Node], a: Attr | None = None) -> Node:
-    return {"t": "Span", "c": [a or attr(), inl]}
-
-
 def Link(inl: list[Node], url: str, title: str = "", a: Attr | None = None) -> Node:
     return {"t": "Link", "c": [a or attr(), inl, [url, title]]}
 
@@ -110,10 +106,6 @@ def Plain(inl: list[Node]) -> Node:
 
 def Div(blocks: list[Node], a: Attr | None = None) -> Node:
     return {"t": "Div", "c": [a or attr(), blocks]}
-
-
-def Header(level: int, inl: list[Node], a: Attr | None = None) -> Node:
-    return {"t": "Header", "c": [level, a or attr(), inl]}
 
 
 def CodeBlock(text: str, a: Attr | None = None) -> Node:
@@ -153,10 +145,6 @@ def meta_map(d: dict[str, Node]) -> Node:
 
 def meta_bool(b: bool) -> Node:
     return {"t": "MetaBool", "c": b}
-
-
-def meta_blocks(blocks: list[Node]) -> Node:
-    return {"t": "MetaBlocks", "c": blocks}
 
 
 def meta_string(s: str) -> Node:
@@ -354,14 +342,3 @@ def iter_blocks(blocks: list[Node]):
         yield b
         for lst in child_block_lists(b):
             yield from iter_blocks(lst)
-
-
-def iter_inlines(blocks: list[Node]):
-    found: list[Node] = []
-
-    def collect(i: Node) -> None:
-        found.append(i)
-        return None
-
-    walk_inlines(blocks, collect)
-    return found
