@@ -28,7 +28,7 @@ returns a result flagged ``estimable=False`` with the reason.
 
 from helpers.survival.cox import (COX_EPS, COX_ITER_MAX, COX_TABLE_COLUMNS, COX_TOLER_CHOL, COX_TOLER_INF,
                                   CoxResult, cox_fit, univariate_then_multivariate_cox)
-from helpers.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at, km_summary_by_group,
+from helpers.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at,
                                  median_followup, survival_confint)
 from helpers.survival.logrank import LogrankResult, logrank_test
 from helpers.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
@@ -36,7 +36,7 @@ from helpers.survival.wording import time_point_label, time_points_phrase
 
 __all__ = [
     "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_median", "median_followup",
-    "km_summary_by_group", "survival_confint",
+    "survival_confint",
     "LogrankResult", "logrank_test",
     "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "COX_TABLE_COLUMNS",
     "COX_ITER_MAX", "COX_EPS", "COX_TOLER_CHOL", "COX_TOLER_INF",
