@@ -10,9 +10,10 @@ Three things are computed per categorical variable of ``TABLE1_VARIABLES``:
   SMDs.
 
 :func:`balance_table` gives the machine-readable ``balance.csv``;
-:func:`format_table1`, :func:`table1_markdown` and :func:`table1_html` lay it
-out like the paper (levels indented under their variable, "Before matching"
-and "After matching" column groups).
+:func:`table1_layout` gives its cells as the paper prints them, and
+:func:`table1_markdown` and :func:`table1_html` lay them out like the paper
+(levels indented under their variable, "Before matching" and "After
+matching" column groups).
 """
 from __future__ import annotations
 
@@ -456,12 +457,42 @@ def _n_pct(n: int, pct: float, decimals: int) -> str:
 _INDENT = "\u2003"  # em space: survives Markdown and HTML whitespace collapsing
 
 
-def _table1_blocks(balance_before: pd.DataFrame, balance_after: pd.DataFrame | None,
-                   control: str, treated: str, pct_decimals: int, smd_before: bool):
-    """The column groups and the body rows shared by the three display forms.
+def table1_layout(
+    balance_before: pd.DataFrame,
+    balance_after: pd.DataFrame | None = None,
+    control: str = CONTROL_ARM,
+    treated: str = TREATED_ARM,
+    pct_decimals: int = 1,
+    smd_before: bool = False,
+) -> tuple[list[tuple[str, list[str]]], list[tuple[str, str, list[str]]]]:
+    """The paper's Table 1 as column groups and body rows of text cells.
 
-    Returns ``groups`` as ``[(group title, [column titles])]`` and ``rows`` as
-    ``[(kind, label, [cells])]`` with kind ``"variable"`` or ``"level"``.
+    One row per variable (its label, with the P and SMD of the variable) then
+    one row per level (``n (%)`` per arm). Column groups are ``"Before
+    matching"``: ``"<control> (n = N)"``, ``"<treated> (n = N)"``, ``"P"``, and
+    the same for ``"After matching"`` plus ``"SMD"`` (as in the paper, SMD is
+    shown after matching only unless ``smd_before``). :func:`table1_markdown`
+    and :func:`table1_html` lay these rows out.
+
+    Parameters
+    ----------
+    balance_before, balance_after : DataFrame
+        Outputs of :func:`balance_table` (``balance_after`` may be None: one
+        column group only).
+    control, treated : str
+        Arm names, used to find the ``n_<slug>`` columns and in the headers.
+    pct_decimals : int
+        Decimals of the percentages (the paper prints 3).
+    smd_before : bool
+        Show the SMD before matching too.
+
+    Returns
+    -------
+    groups : list of (str, list of str)
+        ``[(group title, [column titles])]``.
+    rows : list of (str, str, list of str)
+        ``[(kind, label, [cells])]`` with kind ``"variable"`` or ``"level"``;
+        a variable's label ends with ", n (%)".
     """
     c, t = arm_slug(control), arm_slug(treated)
     blocks = [("Before matching", balance_before, smd_before)]
@@ -503,54 +534,23 @@ def _table1_blocks(balance_before: pd.DataFrame, balance_after: pd.DataFrame | N
     return groups, rows
 
 
-def format_table1(
-    balance_before: pd.DataFrame,
-    balance_after: pd.DataFrame | None = None,
-    control: str = CONTROL_ARM,
-    treated: str = TREATED_ARM,
-    pct_decimals: int = 1,
-    smd_before: bool = False,
-) -> pd.DataFrame:
-    """The paper's Table 1 as a display DataFrame.
+def table1_markdown(balance_before: pd.DataFrame, balance_after: pd.DataFrame | None = None, **layout) -> str:
+    """Table 1 as a Markdown pipe table.
 
-    One row per variable (its label, with the P and SMD of the variable) then
-    one indented row per level (``n (%)`` per arm). Columns are a two-level
-    index: ``("", "Variable")``, then ``("Before matching", "<control> (n = N)")``,
-    ``(..., "<treated> (n = N)")``, ``(..., "P")`` and the same for
-    ``"After matching"`` plus ``"SMD"`` (as in the paper, SMD is shown after
-    matching only unless ``smd_before``). Levels are indented with em spaces
-    (U+2003), which survive Markdown and HTML.
+    Pipe tables have one header row, so the column group is folded into each
+    header ("Before: SBRT (n = 109)"); variable labels are bold, levels are
+    indented with em spaces (U+2003), which survive Markdown whitespace
+    collapsing.
 
     Parameters
     ----------
     balance_before, balance_after : DataFrame
-        Outputs of :func:`balance_table` (``balance_after`` may be None: one
-        column group only).
-    control, treated : str
-        Arm names, used to find the ``n_<slug>`` columns and in the headers.
-    pct_decimals : int
-        Decimals of the percentages (the paper prints 3).
+        Outputs of :func:`balance_table`.
+    **layout
+        ``control``, ``treated``, ``pct_decimals``, ``smd_before`` of
+        :func:`table1_layout`.
     """
-    groups, rows = _table1_blocks(balance_before, balance_after, control, treated, pct_decimals, smd_before)
-    columns = [("", "Variable")] + [(g, col) for g, cols in groups for col in cols]
-    data = [[label if kind == "variable" else _INDENT + label] + cells for kind, label, cells in rows]
-    return pd.DataFrame(data, columns=pd.MultiIndex.from_tuples(columns))
-
-
-def table1_markdown(
-    balance_before: pd.DataFrame,
-    balance_after: pd.DataFrame | None = None,
-    control: str = CONTROL_ARM,
-    treated: str = TREATED_ARM,
-    pct_decimals: int = 1,
-    smd_before: bool = False,
-) -> str:
-    """Table 1 as a Markdown pipe table.
-
-    Pipe tables have one header row, so the column group is folded into each
-    header ("Before: SBRT (n = 109)"); variable labels are bold.
-    """
-    groups, rows = _table1_blocks(balance_before, balance_after, control, treated, pct_decimals, smd_before)
+    groups, rows = table1_layout(balance_before, balance_after, **layout)
     short = {"Before matching": "Before", "After matching": "After"}
     header = ["Variable"] + [f"{short.get(g, g)}: {col}" for g, cols in groups for col in cols]
     lines = ["| " + " | ".join(header) + " |",
@@ -564,11 +564,8 @@ def table1_markdown(
 def table1_html(
     balance_before: pd.DataFrame,
     balance_after: pd.DataFrame | None = None,
-    control: str = CONTROL_ARM,
-    treated: str = TREATED_ARM,
-    pct_decimals: int = 1,
-    smd_before: bool = False,
     caption: str | None = "Table 1. Baseline characteristics of the study population",
+    **layout,
 ) -> str:
     """Table 1 as an HTML ``<table>`` with a real two-level header.
 
@@ -577,8 +574,18 @@ def table1_html(
     SMD. Variable rows have ``class="t1-variable"``, level rows
     ``class="t1-level"`` and an inline left padding, so the table reads
     correctly without a style sheet.
+
+    Parameters
+    ----------
+    balance_before, balance_after : DataFrame
+        Outputs of :func:`balance_table`.
+    caption : str or None
+        The ``<caption>``; None for none (Quarto captions the cell).
+    **layout
+        ``control``, ``treated``, ``pct_decimals``, ``smd_before`` of
+        :func:`table1_layout`.
     """
-    groups, rows = _table1_blocks(balance_before, balance_after, control, treated, pct_decimals, smd_before)
+    groups, rows = table1_layout(balance_before, balance_after, **layout)
     esc = html.escape
     out = ['<table class="table1">']
     if caption:

@@ -27,6 +27,7 @@ DATA_DIR: Path = ROOT / "data"
 NOTEBOOKS_DIR: Path = ROOT / "notebooks"
 DOCS_DIR: Path = ROOT / "docs"
 README_MD: Path = ROOT / "README.md"
+DATA_DICTIONARY_MD: Path = DOCS_DIR / "data-dictionary.md"
 
 COHORT_CSV: Path = DATA_DIR / "cohort.csv"
 ADVERSE_EVENTS_CSV: Path = DATA_DIR / "adverse_events.csv"
@@ -96,16 +97,6 @@ def results_dir(out: str | os.PathLike | None = None) -> Path:
     return build_dir(out) / "results"
 
 
-def executed_notebooks_dir(out: str | os.PathLike | None = None) -> Path:
-    """Executed notebooks (papermill output), embedded by the manuscript."""
-    return build_dir(out) / "notebooks"
-
-
 def figures_dir(out: str | os.PathLike | None = None) -> Path:
     """Figures saved by the notebooks (PNG for HTML, PDF/SVG for print)."""
     return build_dir(out) / "figures"
-
-
-def report_dir(out: str | os.PathLike | None = None) -> Path:
-    """The rendered manuscript: index.html, index.pdf, index.docx."""
-    return build_dir(out) / "report"

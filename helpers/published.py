@@ -2,7 +2,10 @@
 
 The paper's numbers are typed once, into that file, with the table or
 section they come from; everything else (the synthetic-cohort check, the
-published-vs-reproduced tables, the manuscript) reads them from here.
+published-vs-reproduced tables, the manuscript) reads them from here. A
+number is keyed by ``quantity, cohort, arm, endpoint, variable, level,
+months`` (empty where not applicable); ``value`` is the number and
+``source`` where the paper gives it.
 """
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.paths import PUBLISHED_CSV
-
-LEDGER_KEYS = ("quantity", "cohort", "arm", "endpoint", "variable", "level", "months")
 
 
 def load_published(path: Path = PUBLISHED_CSV) -> pd.DataFrame:

@@ -6,9 +6,10 @@ rules the loader applies cannot drift apart (a test checks the page is current).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Literal
+
+from helpers.paths import DATA_DICTIONARY_MD
 
 Kind = Literal["text", "code", "integer", "number", "date", "flag", "list"]
 
@@ -157,8 +158,6 @@ def data_dictionary_markdown() -> str:
     ]
     return "\n".join(lines)
 
-
-DATA_DICTIONARY_MD: Path = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
 
 if __name__ == "__main__":
     DATA_DICTIONARY_MD.write_text(data_dictionary_markdown(), encoding="utf-8")

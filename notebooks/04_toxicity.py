@@ -33,10 +33,11 @@ from helpers.display import show_df
 from helpers.load import load_study
 from helpers.paths import input_file
 from helpers import results
+from helpers.progression import format_table2, progression_pattern_table
 from helpers.results import read_result, write_result
 from helpers.results.rows import progression_rows, toxicity_rows
 from helpers.schema import ARMS
-from helpers.toxicity import format_table2, progression_pattern_table, toxicity_table
+from helpers.toxicity import toxicity_table
 
 results.start("04_toxicity", build_dir)
 study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00

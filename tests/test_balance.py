@@ -26,10 +26,10 @@ from helpers.balance import (
     PEARSON,
     YATES,
     balance_table,
-    format_table1,
     smd_binary,
     smd_categorical,
     table1_html,
+    table1_layout,
     table1_markdown,
     table1_p_value,
 )
@@ -362,35 +362,43 @@ def test_balance_table_empty_arm_gives_nan_not_crash():
 # Display tables
 # --------------------------------------------------------------------------
 
-def test_format_table1_layout(published_balance):
+def _cell(groups, row, group, column):
+    """The cell of ``row`` under (``group``, ``column``) of :func:`table1_layout`'s output."""
+    flat = [(g, col) for g, cols in groups for col in cols]
+    return row[2][flat.index((group, column))]
+
+
+def test_table1_layout(published_balance):
     before, after = published_balance
-    t = format_table1(before, after)
-    assert t.shape == (33, 8)  # 11 variable rows + 22 level rows; Variable + 3 + 4 columns
-    assert list(t.columns) == [
-        ("", "Variable"),
-        ("Before matching", "SBRT (n = 109)"), ("Before matching", "SBRT+TACE (n = 43)"), ("Before matching", "P"),
-        ("After matching", "SBRT (n = 68)"), ("After matching", "SBRT+TACE (n = 36)"), ("After matching", "P"),
-        ("After matching", "SMD"),
+    groups, rows = table1_layout(before, after)
+    assert len(rows) == 33  # 11 variable rows + 22 level rows
+    assert [kind for kind, _, _ in rows].count("variable") == 11
+    assert groups == [
+        ("Before matching", ["SBRT (n = 109)", "SBRT+TACE (n = 43)", "P"]),
+        ("After matching", ["SBRT (n = 68)", "SBRT+TACE (n = 36)", "P", "SMD"]),
     ]
-    first = t.iloc[0]
-    assert first[("", "Variable")] == "Child-Pugh classification, n (%)"
-    assert first[("Before matching", "P")] == "0.972"
-    assert first[("After matching", "P")] == "1.000"
-    assert first[("After matching", "SMD")] == "0.091"
-    level_a = t.iloc[1]
-    assert level_a[("", "Variable")] == "\u2003A"
-    assert level_a[("Before matching", "SBRT (n = 109)")] == "102 (93.6)"
-    assert level_a[("After matching", "SBRT+TACE (n = 36)")] == "35 (97.2)"
-    assert t.iloc[5][("", "Variable")] == "\u2003\u2265100"  # platelets ">=100" printed as in the paper
-    bed = t[t[("", "Variable")].str.startswith("BED")].iloc[0]
-    assert bed[("Before matching", "P")] == "0.018"
-    assert format_table1(before, after, pct_decimals=3).iloc[1][("Before matching", "SBRT (n = 109)")] == "102 (93.578)"
+    assert all(len(cells) == 7 for _, _, cells in rows)
+    first = rows[0]
+    assert first[:2] == ("variable", "Child-Pugh classification, n (%)")
+    assert _cell(groups, first, "Before matching", "P") == "0.972"
+    assert _cell(groups, first, "After matching", "P") == "1.000"
+    assert _cell(groups, first, "After matching", "SMD") == "0.091"
+    level_a = rows[1]
+    assert level_a[:2] == ("level", "A")
+    assert _cell(groups, level_a, "Before matching", "SBRT (n = 109)") == "102 (93.6)"
+    assert _cell(groups, level_a, "After matching", "SBRT+TACE (n = 36)") == "35 (97.2)"
+    assert rows[5][1] == "\u2265100"  # platelets ">=100" printed as in the paper
+    bed = next(r for r in rows if r[1].startswith("BED"))
+    assert _cell(groups, bed, "Before matching", "P") == "0.018"
+    groups3, rows3 = table1_layout(before, after, pct_decimals=3)
+    assert _cell(groups3, rows3[1], "Before matching", "SBRT (n = 109)") == "102 (93.578)"
 
 
-def test_format_table1_before_only(published_balance):
+def test_table1_layout_before_only(published_balance):
     before, _ = published_balance
-    t = format_table1(before)
-    assert t.shape == (33, 4)
+    groups, rows = table1_layout(before)
+    assert [g for g, _ in groups] == ["Before matching"]
+    assert len(rows) == 33 and all(len(cells) == 3 for _, _, cells in rows)
 
 
 def test_table1_markdown(published_balance):
@@ -401,6 +409,7 @@ def test_table1_markdown(published_balance):
     assert lines[0] == ("| Variable | Before: SBRT (n = 109) | Before: SBRT+TACE (n = 43) | Before: P "
                         "| After: SBRT (n = 68) | After: SBRT+TACE (n = 36) | After: P | After: SMD |")
     assert lines[2].startswith("| **Child-Pugh classification, n (%)** |")
+    assert lines[3].startswith("| \u2003A | 102 (93.6) |")  # levels indented with an em space
     assert all(line.count("|") == 9 for line in lines)
     assert "&lt;100" in md  # "<" escaped so that renderers do not take it for HTML
 

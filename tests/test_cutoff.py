@@ -17,7 +17,7 @@ from helpers.load import load_study
 from helpers.notes import cutoff_notes
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
 from helpers.synthetic_check import compare_to_published
-from helpers.toxicity import progression_pattern_table
+from helpers.progression import progression_pattern_table
 
 CUTOFF = "2025-09-30"
 

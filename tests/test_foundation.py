@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from helpers.derive import add_endpoints, add_table1_categories, bed_gy
-from helpers.paths import ROOT
 from helpers.eligibility import add_eligibility, flow_table
 from helpers.schema import DATA_DICTIONARY_MD, data_dictionary_markdown
 

@@ -143,7 +143,6 @@ def test_kaplan_meier_rates_match_r(default_cohorts, cohort, endpoint, arm):
 @pytest.mark.r_crosscheck
 def test_r_script_reproduces_the_quoted_values(default_cohorts, tmp_path):
     """Rscript tests/r/headline_reference.R on these cohorts prints the values above (run with --run-r)."""
-    import re
     import subprocess
     from pathlib import Path
 

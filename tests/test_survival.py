@@ -26,7 +26,7 @@ from helpers.plots_survival import (  # noqa: E402
     km_ticks, number_at_risk, plot_forest, plot_km, plot_km_grid, risk_counts,
 )
 from helpers.survival import (  # noqa: E402
-    cox_fit, fix_near_ties, kaplan_meier, km_median, km_rates_at, km_summary_by_group, logrank_test,
+    cox_fit, fix_near_ties, kaplan_meier, km_median, km_rates_at, logrank_test,
     median_followup, univariate_then_multivariate_cox,
 )
 
@@ -392,14 +392,6 @@ def test_univariate_then_multivariate_skips_not_estimable_candidates():
     # agegrp[<50] has p = 0.25 < 0.5 but the model is separated (>= 65): it must not enter
     assert tab[tab.model == "multivariate"]["term"].tolist() == ["rx[B]"]
     assert tab.set_index(["model", "term"]).loc[("univariate", "agegrp[>=65]"), "note"]
-
-
-def test_km_summary_by_group_has_rates_and_medians():
-    s = km_summary_by_group(AML, "time", "status", "x", months=(12, 36, 60))
-    assert s["group"].tolist() == ["Maintained", "Nonmaintained"]
-    assert s["median"].tolist() == [31, 23]
-    close(s["surv_36"], [0.368181818181818, 0.194444444444444])
-    assert math.isnan(s["surv_60"].iloc[1]) and s["n_at_risk_60"].iloc[1] == 0  # beyond 45 months
 
 
 # ---------------------------------------------------------------------------

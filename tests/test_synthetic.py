@@ -1,8 +1,6 @@
 """The synthetic default cohort: reproducible, calibrated, coherent."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from helpers import synthetic

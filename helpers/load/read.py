@@ -450,7 +450,7 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
         composed = [_nfc(v) for v in stripped]
         changed = [(k, v) for (k, _), v, c in zip(kept, stripped, composed) if v != c]
         if changed and n in wanted:
-            k0, v0 = changed[0]
+            v0 = changed[0][1]
             mark = next((ch for ch in v0 if unicodedata.combining(ch)), "")
             what = (f"'{unicodedata.normalize('NFC', v0)}' written with a separate "
                     f"U+{ord(mark):04X} {unicodedata.name(mark, 'COMBINING MARK')}") if mark else f"'{v0}'"

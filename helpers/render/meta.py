@@ -42,14 +42,6 @@ class ProjectConfig:
                 return self.root / cand
         return self.root / "index.qmd"
 
-    @property
-    def project_type(self) -> str | None:
-        return (self.raw.get("project") or {}).get("type")
-
-    @property
-    def output_dir(self) -> str | None:
-        return (self.raw.get("project") or {}).get("output-dir")
-
     def format_options(self, name: str) -> dict[str, Any]:
         fmt = self.raw.get("format") or {}
         value = fmt.get(name) if isinstance(fmt, dict) else None

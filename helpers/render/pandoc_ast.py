@@ -80,10 +80,6 @@ def Code(s: str, a: Attr | None = None) -> Node:
     return {"t": "Code", "c": [a or attr(), s]}
 
 
-def Span(inl: list[Node], a: Attr | None = None) -> Node:
-    return {"t": "Span", "c": [a or attr(), inl]}
-
-
 def Link(inl: list[Node], url: str, title: str = "", a: Attr | None = None) -> Node:
     return {"t": "Link", "c": [a or attr(), inl, [url, title]]}
 
@@ -110,10 +106,6 @@ def Plain(inl: list[Node]) -> Node:
 
 def Div(blocks: list[Node], a: Attr | None = None) -> Node:
     return {"t": "Div", "c": [a or attr(), blocks]}
-
-
-def Header(level: int, inl: list[Node], a: Attr | None = None) -> Node:
-    return {"t": "Header", "c": [level, a or attr(), inl]}
 
 
 def CodeBlock(text: str, a: Attr | None = None) -> Node:
@@ -153,10 +145,6 @@ def meta_map(d: dict[str, Node]) -> Node:
 
 def meta_bool(b: bool) -> Node:
     return {"t": "MetaBool", "c": b}
-
-
-def meta_blocks(blocks: list[Node]) -> Node:
-    return {"t": "MetaBlocks", "c": blocks}
 
 
 def meta_string(s: str) -> Node:
@@ -249,19 +237,27 @@ def child_block_lists(node: Node) -> list[list[Node]]:
     return []
 
 
+def _replace(out: list[Node], node: Node, replacement: Node | list[Node] | None) -> None:
+    """Append to ``out`` what a rewrite function returned for ``node``.
+
+    None keeps ``node``, a list is spliced in (an empty list deletes the
+    node), any other node replaces it.
+    """
+    if replacement is None:
+        out.append(node)
+    elif isinstance(replacement, list):
+        out.extend(replacement)
+    else:
+        out.append(replacement)
+
+
 def walk_blocks(blocks: list[Node], fn: BlockFn) -> list[Node]:
     """Bottom-up block rewrite. ``fn`` returns None (keep), a node, or a list."""
     out: list[Node] = []
     for b in blocks:
         for lst in child_block_lists(b):
             lst[:] = walk_blocks(lst, fn)
-        r = fn(b)
-        if r is None:
-            out.append(b)
-        elif isinstance(r, list):
-            out.extend(r)
-        else:
-            out.append(r)
+        _replace(out, b, fn(b))
     return out
 
 
@@ -305,13 +301,7 @@ def _walk_inline_list(inls: list[Node], fn: InlineFn, block_fn_for_notes: Callab
             block_fn_for_notes(i["c"])
         for lst in _inline_children(i):
             lst[:] = _walk_inline_list(lst, fn, block_fn_for_notes)
-        r = fn(i)
-        if r is None:
-            out.append(i)
-        elif isinstance(r, list):
-            out.extend(r)
-        else:
-            out.append(r)
+        _replace(out, i, fn(i))
     return out
 
 
@@ -352,14 +342,3 @@ def iter_blocks(blocks: list[Node]):
         yield b
         for lst in child_block_lists(b):
             yield from iter_blocks(lst)
-
-
-def iter_inlines(blocks: list[Node]):
-    found: list[Node] = []
-
-    def collect(i: Node) -> None:
-        found.append(i)
-        return None
-
-    walk_inlines(blocks, collect)
-    return found

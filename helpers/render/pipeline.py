@@ -359,32 +359,13 @@ class PipRenderer:
     # ------------------------------------------------------------------
     def _typst_layout(self, doc: pa.Node) -> None:
         """Reference list as a two-column grid ("[1]" | entry) in Typst."""
-
-        def fix(b: pa.Node):
-            if b.get("t") != "Div" or "csl-entry" not in b["c"][0][1]:
-                return None
-            left, right = _csl_parts(b)
-            if left is None:
-                return None
-            b["c"][1] = [pa.Plain([pa.RawInline("typst", "#grid(columns: (2.4em, 1fr), ["), *left,
-                                   pa.RawInline("typst", "], ["), *right, pa.RawInline("typst", "])")])]
-            return b
-
-        doc["blocks"] = pa.walk_blocks(doc["blocks"], fix)
+        _relayout_references(doc, lambda left, right: [pa.Plain([
+            pa.RawInline("typst", "#grid(columns: (2.4em, 1fr), ["), *left,
+            pa.RawInline("typst", "], ["), *right, pa.RawInline("typst", "])")])])
 
     def _docx_layout(self, doc: pa.Node) -> None:
         """Word: title block as styled paragraphs; one paragraph per reference."""
-
-        def fix(b: pa.Node):
-            if b.get("t") != "Div" or "csl-entry" not in b["c"][0][1]:
-                return None
-            left, right = _csl_parts(b)
-            if left is None:
-                return None
-            b["c"][1] = [pa.Para([*left, pa.Space(), *right])]
-            return b
-
-        doc["blocks"] = pa.walk_blocks(doc["blocks"], fix)
+        _relayout_references(doc, lambda left, right: [pa.Para([*left, pa.Space(), *right])])
         m = doc["meta"]
         front: list[pa.Node] = []
         if "hcc-authors" in m:
@@ -470,6 +451,26 @@ class PipRenderer:
             for t in soup.find_all(tag):
                 if re.match(r"^(https?:)?//", t.get(att, "")):
                     raise RenderError(f"{path.name}: <{tag} {att}={t.get(att)}> would load from the network")
+
+
+def _relayout_references(doc: pa.Node,
+                         entry: Callable[[list[pa.Node], list[pa.Node]], list[pa.Node]]) -> None:
+    """Replace the content of each citeproc entry (``Div.csl-entry``) of ``doc`` by ``entry(label, text)``.
+
+    ``label`` is the entry's "[n]", ``text`` the reference (:func:`_csl_parts`);
+    an entry without both is left as it is.
+    """
+
+    def fix(b: pa.Node):
+        if b.get("t") != "Div" or "csl-entry" not in b["c"][0][1]:
+            return None
+        left, right = _csl_parts(b)
+        if left is None:
+            return None
+        b["c"][1] = entry(left, right)
+        return b
+
+    doc["blocks"] = pa.walk_blocks(doc["blocks"], fix)
 
 
 def _csl_parts(entry: pa.Node) -> tuple[list[pa.Node] | None, list[pa.Node]]:

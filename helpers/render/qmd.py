@@ -54,7 +54,6 @@ class Preprocessed:
     markdown: str
     namespace: dict[str, Any]
     embeds: list[dict[str, str]] = field(default_factory=list)
-    executed_cells: int = 0
 
 
 def parse_cell_options(lines: list[str], where: str) -> tuple[dict[str, Any], list[str]]:
@@ -167,7 +166,7 @@ class Preprocessor:
     def run(self, body: str, first_line: int = 1) -> Preprocessed:
         md = self._process(body, self.article, first_line)
         return Preprocessed(markdown=md, namespace=self.executor.namespace,
-                            embeds=self.embeds, executed_cells=self.cells)
+                            embeds=self.embeds)
 
     # -- internals ----------------------------------------------------------
     def _process(self, body: str, source: Path, first_line: int) -> str:

@@ -33,7 +33,6 @@ from helpers.survival.cox import (COX_EPS, COX_ITER_MAX, COX_TABLE_COLUMNS, COX_
                                   CoxResult, TREATMENT_EFFECT_MODELS, cox_fit, treatment_effect,
                                   univariate_then_multivariate_cox)
 from helpers.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at, km_rates_reported,
-                                 km_summary_by_group,
                                  median_followup, survival_confint)
 from helpers.survival.logrank import LogrankResult, logrank_test
 from helpers.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
@@ -41,7 +40,7 @@ from helpers.survival.wording import time_point_label, time_points_phrase
 
 __all__ = [
     "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_rates_reported", "km_median", "median_followup",
-    "km_summary_by_group", "survival_confint",
+    "survival_confint",
     "LogrankResult", "logrank_test",
     "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "treatment_effect", "TREATMENT_EFFECT_MODELS", "COX_TABLE_COLUMNS",
     "COX_ITER_MAX", "COX_EPS", "COX_TOLER_CHOL", "COX_TOLER_INF",

@@ -9,8 +9,7 @@ here                                      R
 ``median_followup(t, e)``                 ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
 ========================================  ===============================================
 
-``km_summary_by_group`` puts n, events, median and the rates at given times
-of each group in one row. Times are in months, events 1 = event, 0 = censored.
+Times are in months, events 1 = event, 0 = censored.
 """
 from __future__ import annotations
 
@@ -334,39 +333,3 @@ def median_followup(time, event, conf_level: float = 0.95,
         "ci_lower": rev["ci_lower"],
         "ci_upper": rev["ci_upper"],
     }
-
-
-def km_summary_by_group(df: pd.DataFrame, time_col: str, event_col: str, group_col: str,
-                        months: Sequence[float] = (12, 36, 60), group_order: Sequence | None = None,
-                        conf_level: float = 0.95, conf_type: ConfType = "log-log") -> pd.DataFrame:
-    """One row per group: n, events, median (95% CI) and survival at ``months``.
-
-    Rates at times beyond a group's last observation are NaN (R drops them; a
-    fixed-width table needs a cell). Columns ``group, n, n_event, median,
-    median_ci_lower, median_ci_upper`` then ``surv_{m}``, ``surv_{m}_ci_lower``,
-    ``surv_{m}_ci_upper``, ``n_at_risk_{m}`` per month ``m``.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"t": [1, 2, 3, 4], "e": [1, 0, 1, 0], "g": ["a", "a", "b", "b"]})
-    >>> km_summary_by_group(d, "t", "e", "g", months=[1])[["group", "n", "surv_1"]].values.tolist()
-    [['a', 2, 0.5], ['b', 2, 1.0]]
-    """
-    present = list(pd.unique(df[group_col].dropna()))
-    order = [g for g in (group_order or sorted(present, key=str)) if g in present]
-    rows = []
-    for g in order:
-        sub = df[df[group_col] == g]
-        med = km_median(sub[time_col], sub[event_col], conf_level, conf_type)
-        row = {"group": g, "n": int(med["n"]), "n_event": int(med["n_event"]), "median": med["median"],
-               "median_ci_lower": med["ci_lower"], "median_ci_upper": med["ci_upper"]}
-        rates = km_rates_reported(sub[time_col], sub[event_col], months, conf_level, conf_type).set_index("months")
-        for m in months:
-            r = rates.loc[float(m)] if float(m) in rates.index else None
-            key = f"{m:g}"
-            row[f"surv_{key}"] = math.nan if r is None else float(r["survival"])
-            row[f"surv_{key}_ci_lower"] = math.nan if r is None else float(r["ci_lower"])
-            row[f"surv_{key}_ci_upper"] = math.nan if r is None else float(r["ci_upper"])
-            row[f"n_at_risk_{key}"] = 0 if r is None else int(r["n_at_risk"])
-        rows.append(row)
-    return pd.DataFrame(rows)
