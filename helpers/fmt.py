@@ -17,7 +17,9 @@ count
 missing value
     one word for every estimate that cannot be made: :data:`NOT_ESTIMABLE`
     (``"not estimable"``), followed by the reason in brackets when it is
-    known: ``"not estimable (no events)"``.
+    known: ``"not estimable (no events)"``; the reasons are worded here too
+    (:func:`logrank_reason`, :func:`not_estimable_reason`), and lists are
+    joined as ``"a, b and c"`` (:func:`join_words`).
 """
 from __future__ import annotations
 
@@ -162,5 +164,29 @@ def rate_ci(rate: float, lower: float, upper: float, reason: str | None = "", di
     return f"{100 * rate:.{digits}f} ({ci(lower, upper, digits, scale=100)})"
 
 
+# The words of the reasons and lists the report uses with these values.
+def join_words(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'.
+
+    >>> join_words(["OS"]), join_words(["OS", "PFS", "LC"])
+    ('OS', 'OS, PFS and LC')
+    """
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def logrank_reason(n: float, events: float) -> str:
+    """Why a log-rank test has no p-value: 'no patients', 'no events' or 'a single arm'."""
+    return "no patients" if n == 0 else ("no events" if events == 0 else "a single arm")
+
+
+def not_estimable_reason(note: object) -> str:
+    """A Cox note without its trailing ': not estimable' (the text says 'not estimable' itself).
+
+    >>> not_estimable_reason("HR tends to zero (separation): not estimable"), not_estimable_reason(float("nan"))
+    ('HR tends to zero (separation)', '')
+    """
+    return "" if not isinstance(note, str) else note.removesuffix(": not estimable")
+
+
 __all__ = ["NOT_ESTIMABLE", "EN_DASH", "is_missing", "not_estimable", "p_value", "p_text", "ci", "hr_ci",
-           "hr_text", "number", "pct", "count", "rate_ci"]
+           "hr_text", "number", "pct", "count", "rate_ci", "join_words", "logrank_reason", "not_estimable_reason"]

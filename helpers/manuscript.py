@@ -19,7 +19,7 @@ import pandas as pd
 
 from helpers import fmt
 from helpers.fmt import NOT_ESTIMABLE
-from helpers.notes import join_words
+from helpers.fmt import join_words
 from helpers.parameters import read_parameters
 from helpers.published import load_published, published_value
 from helpers.results import NumberTable, read_index, read_result, result_exists

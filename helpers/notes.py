@@ -13,7 +13,7 @@ import os
 
 import pandas as pd
 
-from helpers.fmt import not_estimable
+from helpers.fmt import join_words, logrank_reason, not_estimable
 from helpers.labels import term_label
 from helpers.paths import results_dir
 from helpers.results import NumberTable, read_result, result_exists
@@ -26,27 +26,10 @@ def _read(name: str, build: str | os.PathLike | None) -> pd.DataFrame | None:
     return read_result(name, build) if (results_dir(build) / f"{name}.csv").exists() else None
 
 
-def join_words(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'.
-
-    >>> join_words(["OS"]), join_words(["OS", "PFS", "LC"])
-    ('OS', 'OS, PFS and LC')
-    """
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def logrank_reason(n: float, events: float) -> str:
-    """Why a log-rank test has no p-value: 'no patients', 'no events' or 'a single arm'."""
-    return "no patients" if n == 0 else ("no events" if events == 0 else "a single arm")
 
 
-def not_estimable_reason(note: object) -> str:
-    """A Cox note without its trailing ': not estimable' (the text says 'not estimable' itself).
-
-    >>> not_estimable_reason("HR tends to zero (separation): not estimable"), not_estimable_reason(float("nan"))
-    ('HR tends to zero (separation)', '')
-    """
-    return "" if not isinstance(note, str) else note.removesuffix(": not estimable")
 
 
 def matching_notes(propensity_notes: pd.DataFrame | None, numbers: "NumberTable | None") -> list[dict]:

@@ -122,7 +122,7 @@ def notebook_parameters(sources: Sequence[str | os.PathLike] | None = None) -> l
     ParameterDeclarationError
         Listing every broken rule, by notebook and parameter.
     """
-    from helpers.pipeline import notebook_sources
+    from helpers.paths import notebook_sources
 
     paths = [Path(s) for s in (notebook_sources() if sources is None else sources)]
     merged: dict[str, NotebookParameter] = {}
@@ -176,7 +176,7 @@ def parameters_markdown(params: Sequence[NotebookParameter], all_notebooks: Sequ
 def readme_with_parameters_table(readme: str, table: str | None = None) -> str:
     """``readme`` with the text between the table markers replaced by ``table`` (default: the notebooks' table)."""
     if table is None:
-        from helpers.pipeline import notebook_sources
+        from helpers.paths import notebook_sources
 
         table = parameters_markdown(notebook_parameters(), [p.stem for p in notebook_sources()])
     pattern = re.compile(re.escape(README_TABLE_START) + r"\n.*?" + re.escape(README_TABLE_END), re.S)

@@ -29,6 +29,15 @@ DOCS_DIR: Path = ROOT / "docs"
 README_MD: Path = ROOT / "README.md"
 DATA_DICTIONARY_MD: Path = DOCS_DIR / "data-dictionary.md"
 
+#: The notebooks of the analysis, in the order they run (each reads what the earlier ones wrote).
+NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction")
+
+
+def notebook_sources(names: tuple[str, ...] = NOTEBOOK_ORDER) -> list[Path]:
+    """The percent-format sources of the notebooks to run, in order (those that exist)."""
+    return [NOTEBOOKS_DIR / f"{n}.py" for n in names if (NOTEBOOKS_DIR / f"{n}.py").exists()]
+
+
 COHORT_CSV: Path = DATA_DIR / "cohort.csv"
 ADVERSE_EVENTS_CSV: Path = DATA_DIR / "adverse_events.csv"
 PUBLISHED_CSV: Path = DATA_DIR / "published.csv"

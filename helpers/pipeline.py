@@ -43,15 +43,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from helpers.paths import (BUILD_AS_ENV, BUILD_INTO_ENV, INPUT_SNAPSHOT_ENV, NOTEBOOKS_DIR, ROOT, build_dir,
-                           inputs_dir)
-
-NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction")
-
-
-def notebook_sources(names: tuple[str, ...] = NOTEBOOK_ORDER) -> list[Path]:
-    """The percent-format sources of the notebooks to run, in order (those that exist)."""
-    return [NOTEBOOKS_DIR / f"{n}.py" for n in names if (NOTEBOOKS_DIR / f"{n}.py").exists()]
+from helpers.paths import (BUILD_AS_ENV, BUILD_INTO_ENV, INPUT_SNAPSHOT_ENV, ROOT, build_dir, inputs_dir,
+                           notebook_sources)
 
 
 def parse_parameter(name: str, text: str) -> object:

@@ -42,7 +42,7 @@ from helpers.figures import setup_figures, show_figure
 from helpers.derive import TABLE1_VARIABLES
 from helpers.display import show_df
 from helpers.labels import km_axis_label, term_label
-from helpers.notes import logrank_reason, not_estimable_reason
+from helpers.fmt import logrank_reason, not_estimable_reason
 from helpers.plots_survival import km_ticks, plot_forest, plot_km_grid
 from helpers.parameters import write_parameters
 from helpers import results

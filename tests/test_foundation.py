@@ -94,7 +94,7 @@ def test_every_parameter_is_declared_once_typed_and_helped_as_papermill_reads_it
     import papermill
 
     from helpers.parameters import notebook_parameters
-    from helpers.pipeline import notebook_sources
+    from helpers.paths import notebook_sources
 
     params = notebook_parameters()  # raises on a missing type or help, a repeat, or disagreeing notebooks
     assert len(params) == 20 and all(p.type and p.help for p in params)

@@ -7,7 +7,7 @@ import pytest
 from helpers import fmt
 from helpers.manuscript import ResultNumbers
 from helpers.parameters import write_parameters
-from helpers.notes import logrank_reason, not_estimable_reason
+from helpers.fmt import logrank_reason, not_estimable_reason
 from helpers.results import number, write_numbers, write_result
 
 NAN = float("nan")

@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from helpers.paths import results_dir
-from helpers.results.store import Origin, _write_csv, origin, read_result
+from helpers.results.store import Origin, write_csv, origin, read_result
 
 NUMBERS_NAME = "numbers"
 KEY_COLUMNS = ("quantity", "cohort", "arm", "endpoint", "variable", "level", "months")
@@ -109,7 +109,7 @@ def write_numbers(rows: Iterable[Mapping[str, object]], build: str | os.PathLike
                         if all(getattr(r, c) == first[c] for c in KEY_COLUMNS)})
         raise ValueError(f"the number {dict(first[list(KEY_COLUMNS)])} is written by more than one cell "
                          f"({'; '.join(cells)}); each number has one origin")
-    _write_csv(both, path)
+    write_csv(both, path)
     return len(new)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.balance import arm_slug
+from helpers.fmt import logrank_reason, not_estimable_reason
 from helpers.results.numbers import number
 
 Rows = list[dict[str, object]]
@@ -136,9 +137,7 @@ def km_rows(km_rates: pd.DataFrame) -> Rows:
 
 
 def logrank_rows(logrank: pd.DataFrame) -> Rows:
-    """Log-rank p and chi-squared; the note says why a test could not be made (from ``helpers.notes``)."""
-    from helpers.notes import logrank_reason  # noqa: PLC0415
-
+    """Log-rank p and chi-squared; the note says why a test could not be made (``helpers.fmt.logrank_reason``)."""
     rows: Rows = []
     for r in logrank.itertuples():
         note = logrank_reason(r.n, r.events) if pd.isna(r.p_value) else ""
@@ -158,8 +157,6 @@ def cox_rows(cox: pd.DataFrame) -> Rows:
 def treatment_hr_rows(treatment_hr: pd.DataFrame, treated_arm: str) -> Rows:
     """The treatment effect: the hazard ratio of ``treated_arm`` (vs the control arm) per cohort and endpoint,
     with CI, p, and why it is not estimable."""
-    from helpers.notes import not_estimable_reason  # noqa: PLC0415
-
     return [number("treatment_hr", r.hr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value,
                    note=not_estimable_reason(r.note) if pd.isna(r.hr) else "", cohort=r.cohort, endpoint=r.endpoint,
                    arm=treated_arm)

@@ -85,7 +85,7 @@ def origin(cell: str | None = None, notebook: str | None = None) -> Origin | Non
     return Origin(notebook, cell)
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
+def write_csv(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
 
@@ -98,28 +98,22 @@ def _record_in_index(name: str, out: Path, where: Origin | None, rows: int) -> N
         columns=INDEX_COLUMNS)
     index = index[index["file"] != f"{name}.csv"]
     entry = pd.DataFrame([{"file": f"{name}.csv", "notebook": where.notebook, "cell": where.cell, "rows": rows}])
-    _write_csv(pd.concat([index, entry], ignore_index=True)[INDEX_COLUMNS], path)
+    write_csv(pd.concat([index, entry], ignore_index=True)[INDEX_COLUMNS], path)
 
 
-def write_result(df: pd.DataFrame, name: str, build: str | os.PathLike | None = None,
-                 cell: str | None = None, numbers: list[dict] | None = None) -> Path:
+def write_table(df: pd.DataFrame, name: str, build: str | os.PathLike | None = None,
+                cell: str | None = None) -> Path:
     """Write ``df`` to ``<build>/results/<name>.csv`` and return the path.
 
     Inside a notebook run (:func:`start`) the file is entered in
     ``results/index.csv`` with the notebook and ``cell`` (default: the
-    executing cell's label). ``numbers``: the rows of ``results/numbers.csv``
-    this table holds (from :mod:`helpers.results.rows`), written with the
-    same origin and ``results_file=name``.
+    executing cell's label).
     """
     out = results_dir(build)
     path = out / f"{name}.csv"
     where = origin(cell)
-    _write_csv(df, path)
+    write_csv(df, path)
     _record_in_index(name, out, where, len(df))
-    if numbers is not None:
-        from helpers.results.numbers import write_numbers  # noqa: PLC0415
-
-        write_numbers(numbers, build, results_file=name, cell=cell)
     return path
 
 
