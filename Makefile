@@ -40,7 +40,7 @@ venv: $(STAMP) ## Create .venv with the pinned packages (once)
 
 .PHONY: validate
 validate: $(STAMP) ## Check DATA and AE against the data dictionary; list every problem (nothing is run)
-	$(PY) -m helpers.load $(DATA) $(AE)
+	$(PY) -m helpers.data.load $(DATA) $(AE)
 
 .PHONY: analysis
 analysis: $(STAMP) ## Validate the data and execute the notebooks with papermill into $(OUT)/

@@ -5,7 +5,7 @@
 1. **One snapshot per run.** Each input file is read once, copied with its
    SHA-256 into the staging folder (``<out>.partial/inputs/<role>/<name>``,
    listed in ``inputs/SHA256SUMS``; :func:`take_snapshot`), and the copy is
-   validated (``helpers.load``). On any error the list of problems is
+   validated (``helpers.data.load``). On any error the list of problems is
    printed, the staging folder is removed and nothing is written. Every
    notebook reads the snapshot (``helpers.paths.input_file``), so a file
    re-exported during the run cannot mix two versions in one build; notebook
@@ -24,7 +24,7 @@
    path (:func:`failure_message`).
 
 The data cut-off (``-p data_cutoff``) is applied by the notebooks
-(``helpers.derive.censor_at_cutoff``): events after it are censored in every
+(``helpers.data.derive.censor_at_cutoff``): events after it are censored in every
 count, table and comparison, and the analysis notes say how many there were.
 """
 from __future__ import annotations
@@ -278,7 +278,7 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
     given (a relative ``out`` is relative to the project root); they read
     the snapshot and write into the staging folder (see the module docstring).
     """
-    from helpers.load import DataValidationError, load_study
+    from helpers.data.load import DataValidationError, load_study
 
     final = build_dir(out)
     staging = final.with_name(final.name + ".partial")

@@ -13,7 +13,7 @@
 #
 # The study's patient-level data were never published. The default input
 # (`data/cohort.csv`, `data/adverse_events.csv`) is a **synthetic,
-# de-identified cohort** written by `helpers/synthetic.py` with a fixed seed and
+# de-identified cohort** written by `helpers/synthetic/generator.py` with a fixed seed and
 # calibrated to the paper's aggregates. This notebook validates the input
 # files, summarises them, and puts each published aggregate beside the same
 # figure computed from the data, with the bound it must meet. On a user's own
@@ -29,14 +29,14 @@ data_cutoff = "2025-09-30"  # type: str  date (YYYY-MM-DD) at which follow-up is
 #| label: load-inputs
 import pandas as pd
 
-from helpers.display import show_df
-from helpers.load import input_summary, load_study, problems_frame
+from helpers.report.display import show_df
+from helpers.data.load import input_summary, load_study, problems_frame
 from helpers.parameters import write_parameters
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, input_file
 from helpers import results
 from helpers.results import write_result
 from helpers.results.rows import input_rows
-from helpers.synthetic_check import compare_to_published
+from helpers.synthetic.check import compare_to_published
 
 # In a pipeline run: the run's snapshot of the inputs (build_dir/inputs/), the same bytes for every notebook.
 files = {"cohort": input_file("cohort", cohort_csv, build_dir),

@@ -33,19 +33,19 @@ alpha_beta = 10.0  # type: float  alpha/beta ratio (Gy) of the biologically effe
 #| label: eligibility-setup
 import pandas as pd
 
-from helpers.figures import setup_figures, show_figure
+from helpers.report.figures import setup_figures, show_figure
 
-from helpers.derive import add_endpoints, add_table1_categories, events_after_cutoff
-from helpers.display import show_df
-from helpers.eligibility import add_eligibility, criteria, flow_table
-from helpers.load import load_study
-from helpers.plots_flow import plot_flow
+from helpers.data.derive import add_endpoints, add_table1_categories, events_after_cutoff
+from helpers.report.display import show_df
+from helpers.data.eligibility import add_eligibility, criteria, flow_table
+from helpers.data.load import load_study
+from helpers.report.plots_flow import plot_flow
 from helpers.parameters import write_parameters
 from helpers.paths import input_file
 from helpers import results
 from helpers.results import write_result
 from helpers.results.rows import flow_rows, followup_rows, followup_table
-from helpers.survival import median_followup
+from helpers.stats.survival import median_followup
 
 setup_figures()
 results.start("01_eligibility", build_dir)
@@ -86,7 +86,7 @@ show_figure(fig, "flow-diagram", build_dir)
 # are computed from the raw values. OS, PFS and LC are in months
 # (days / 30.4375) from the first day of SBRT, censored at the last follow-up
 # or at the data cut-off. The cut-off applies to the event dates themselves
-# (`helpers.derive.censor_at_cutoff`): a death or progression after it is
+# (`helpers.data.derive.censor_at_cutoff`): a death or progression after it is
 # censored in every count, table and comparison of the report, and
 # `results/cutoff_events.csv` says how many there were.
 

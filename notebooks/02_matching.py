@@ -17,7 +17,7 @@
 # 0.02 standard deviations of that logit. This is R MatchIt's
 # `matchit(..., method = "nearest", distance = "glm", link = "linear.logit",
 # ratio = 2, caliper = 0.02, std.caliper = TRUE, replace = FALSE)`; the
-# implementation (`helpers.matching`) is a port of MatchIt's algorithm,
+# implementation (`helpers.stats.matching`) is a port of MatchIt's algorithm,
 # including how ties are broken (see its docstring), and is cross-checked
 # against MatchIt by `make crosscheck`.
 
@@ -33,19 +33,20 @@ covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_class", "d
 #| label: matching-setup
 import pandas as pd
 
-from helpers.figures import setup_figures, show_figure
+from helpers.report.figures import setup_figures, show_figure
 
-from helpers.balance import balance_table, table1_html, table1_markdown
-from helpers import fmt
-from helpers.display import show_df, show_table
-from helpers.labels import contrast_label
-from helpers.matching import propensity_match
-from helpers.plots_balance import plot_love, plot_propensity_density
+from helpers.report.table1 import table1_html, table1_markdown
+from helpers.stats.balance import balance_table
+from helpers.report import fmt
+from helpers.report.display import show_df, show_table
+from helpers.report.labels import contrast_label
+from helpers.stats.matching import propensity_match
+from helpers.report.plots_balance import plot_love, plot_propensity_density
 from helpers.parameters import write_parameters
 from helpers import results
 from helpers.results import read_result, write_result
 from helpers.results.rows import balance_rows, matching_summary
-from helpers.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
+from helpers.data.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
 
 setup_figures()
 results.start("02_matching", build_dir)
@@ -87,9 +88,9 @@ show_df(pd.DataFrame({
 # each gets its first control before any gets its second. A treated patient
 # with one control inside the caliper keeps it; one with none is dropped.
 # `matchit_emulation` names the MatchIt behaviour reproduced (the docstring of
-# `helpers.matching.match_nearest_caliper`). The matched cohort carries
+# `helpers.stats.matching.match_nearest_caliper`). The matched cohort carries
 # MatchIt's matching weights (`weights`: 1 for matched treated patients, the
-# scaled 1/k for controls of a set with k controls; `helpers.matching.weights`)
+# scaled 1/k for controls of a set with k controls; `helpers.stats.matching.weights`)
 # and the matched set (`match_id`, MatchIt's `subclass`), for weighted analyses.
 
 # %%

@@ -28,16 +28,17 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 #| label: toxicity-setup
 import pandas as pd
 
-from helpers import fmt
-from helpers.display import show_df
-from helpers.load import load_study
+from helpers.report import fmt
+from helpers.report.display import show_df
+from helpers.data.load import load_study
 from helpers.paths import input_file
 from helpers import results
-from helpers.progression import format_table2, progression_pattern_table
+from helpers.report.table2 import format_table2
+from helpers.stats.progression import progression_pattern_table
 from helpers.results import read_result, write_result
 from helpers.results.rows import progression_rows, toxicity_rows
-from helpers.schema import ARMS
-from helpers.toxicity import toxicity_table
+from helpers.data.schema import ARMS
+from helpers.stats.toxicity import toxicity_table
 
 results.start("04_toxicity", build_dir)
 study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00

@@ -29,8 +29,8 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 import pandas as pd
 
 from helpers import results
-from helpers.display import show_df
-from helpers.notes import analysis_notes
+from helpers.report.display import show_df
+from helpers.report.notes import analysis_notes
 from helpers.results import write_result
 from helpers.results.ledger import agreement, published_vs_reproduced
 from helpers.results.rows import ledger_rows
@@ -70,7 +70,7 @@ show_df(hr[["quantity", "endpoint", "published", "reproduced", "difference"]].ro
 # Degenerate data do not stop the analysis: an estimate that cannot be made
 # (no events in an arm, a covariate with a single level, nobody matched, a
 # Cox model with separation) is reported as not estimable, and the reason is
-# collected here from the results files (`helpers.notes`).
+# collected here from the results files (`helpers.report.notes`).
 
 # %%
 #| label: analysis-notes

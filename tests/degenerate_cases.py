@@ -103,8 +103,8 @@ def late_events(cohort: pd.DataFrame, ae: pd.DataFrame):
     must say "4 deaths, 3 progressions and 1 local progression" were after it.
     Not one of ``CASES``: ``tests/test_pipeline.py`` runs it in an existing run.
     """
-    from helpers.eligibility import add_eligibility
-    from helpers.load import load_cohort
+    from helpers.data.eligibility import add_eligibility
+    from helpers.data.load import load_cohort
 
     typed = add_eligibility(load_cohort(COHORT_CSV))
     alive = typed[typed["eligible"] & typed["death_date"].isna()]

@@ -18,8 +18,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from helpers import balance
-from helpers.balance import (
+from helpers.stats import balance
+from helpers.stats.balance import (
     FISHER,
     NOT_TESTABLE_EMPTY_ARM,
     NOT_TESTABLE_ONE_LEVEL,
@@ -28,15 +28,13 @@ from helpers.balance import (
     balance_table,
     smd_binary,
     smd_categorical,
-    table1_html,
-    table1_layout,
-    table1_markdown,
     table1_p_value,
 )
-from helpers.derive import TABLE1_VARIABLES, Table1Variable
-from helpers.plots_balance import plot_love, plot_propensity_density
-from helpers.published import load_published, published_value
-from helpers.schema import ARMS
+from helpers.data.derive import TABLE1_VARIABLES, Table1Variable
+from helpers.report.table1 import table1_html, table1_layout, table1_markdown
+from helpers.report.plots_balance import plot_love, plot_propensity_density
+from helpers.data.published import load_published, published_value
+from helpers.data.schema import ARMS
 
 # --------------------------------------------------------------------------
 # The paper's Table 1, read from the ledger (data/published.csv): (SBRT
@@ -501,7 +499,7 @@ def test_plot_love(published_balance):
 
 
 def test_plot_love_subset_of_variables(published_balance):
-    from helpers.derive import PROPENSITY_COVARIATES
+    from helpers.data.derive import PROPENSITY_COVARIATES
     before, after = published_balance
     fig = plot_love(before, after, variables=PROPENSITY_COVARIATES)
     assert len(fig.axes[0].get_yticklabels()) == 10

@@ -1,4 +1,4 @@
-"""The one formatter (helpers/fmt.py): worked examples of each rule.
+"""The one formatter (helpers/report/fmt.py): worked examples of each rule.
 
 The p-value rule is the paper's: three decimals, "<0.001" below 0.001 (so p = 0.0003 no longer
 prints "0.000"). In R, with the values of ``test_p_value_rule``:
@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from helpers import fmt
+from helpers.report import fmt
 
 NAN = float("nan")
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.derive import add_endpoints, add_table1_categories, bed_gy
-from helpers.eligibility import add_eligibility, flow_table
-from helpers.schema import DATA_DICTIONARY_MD, data_dictionary_markdown
+from helpers.data.derive import add_endpoints, add_table1_categories, bed_gy
+from helpers.data.eligibility import add_eligibility, flow_table
+from helpers.data.schema import DATA_DICTIONARY_MD, data_dictionary_markdown
 
 
 def test_data_dictionary_page_is_generated_from_schema():
     assert DATA_DICTIONARY_MD.read_text(encoding="utf-8") == data_dictionary_markdown(), \
-        "docs/data-dictionary.md is stale: run `python -m helpers.schema`"
+        "docs/data-dictionary.md is stale: run `python -m helpers.data.schema`"
 
 
 @pytest.mark.parametrize("dose, fractions, expected", [
@@ -137,10 +137,14 @@ def test_shared_defaults_agree_with_the_module_constants(monkeypatch):
     """A default the notebooks declare is the default of the helper that applies it, and the paper's."""
     import inspect
 
-    from helpers import derive, eligibility, matching, paths, survival
+    from helpers.data import derive, eligibility
+
+    from helpers.stats import matching, survival
+
+    from helpers import paths
     from helpers.parameters import notebook_parameters
-    from helpers.published import load_published
-    from helpers.schema import ARMS, COHORT_COLUMNS, CONTROL_ARM, TREATED_ARM
+    from helpers.data.published import load_published
+    from helpers.data.schema import ARMS, COHORT_COLUMNS, CONTROL_ARM, TREATED_ARM
 
     def default(function, name):
         return inspect.signature(function).parameters[name].default

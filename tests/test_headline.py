@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.schema import ARMS, TREATED_ARM
+from helpers.data.schema import ARMS, TREATED_ARM
 from helpers.parameters import notebook_parameters
-from helpers.survival import km_rates_reported, logrank_test, treatment_effect, univariate_then_multivariate_cox
+from helpers.stats.survival import km_rates_reported, logrank_test, treatment_effect, univariate_then_multivariate_cox
 
 RTOL = 1e-6
 ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event"), "LC": ("lc_months", "lc_event")}
@@ -112,7 +112,7 @@ def test_logrank_matches_r(default_cohorts, cohort, endpoint):
 
 @pytest.mark.parametrize("cohort, endpoint", list(R_COX))
 def test_treatment_hazard_ratio_matches_r(default_cohorts, cohort, endpoint):
-    """The treatment HR the report quotes (text -> notebook 03, cell tbl-treatment-hr -> helpers.survival.
+    """The treatment HR the report quotes (text -> notebook 03, cell tbl-treatment-hr -> helpers.stats.survival.
     treatment_effect -> this test): the arm's term of the model the parameter treatment_effect_model names."""
     model = next(p.default for p in notebook_parameters() if p.name == "treatment_effect_model")
     assert model == "univariate"  # the paper's definition, and the R call above

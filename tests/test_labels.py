@@ -1,13 +1,13 @@
-"""Clinical labels (helpers/labels.py): model terms read as Table 1's contrasts."""
+"""Clinical labels (helpers/report/labels.py): model terms read as Table 1's contrasts."""
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from helpers.derive import TABLE1_VARIABLES  # noqa: E402
-from helpers.labels import contrast_label, km_axis_label, term_label  # noqa: E402
-from helpers.plots_survival import plot_forest  # noqa: E402
+from helpers.data.derive import TABLE1_VARIABLES  # noqa: E402
+from helpers.report.labels import contrast_label, km_axis_label, term_label  # noqa: E402
+from helpers.report.plots_survival import plot_forest  # noqa: E402
 
 
 def test_every_table1_variable_reads_as_a_contrast_against_its_reference():

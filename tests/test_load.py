@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.load import (
+from helpers.data.load import (
     DataValidationError,
     LoadedStudy,
     Problem,
@@ -34,7 +34,7 @@ from helpers.load import (
     validate_adverse_events,
     validate_cohort,
 )
-from helpers.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS
+from helpers.data.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 COHORT_NAMES = [c.name for c in COHORT_COLUMNS]
@@ -164,7 +164,7 @@ def test_typed_frames(tmp_path):
 
 
 def test_typed_cohort_feeds_derive(tmp_path):
-    from helpers.derive import add_endpoints, add_table1_categories
+    from helpers.data.derive import add_endpoints, add_table1_categories
 
     cp, _ = write_pair(tmp_path)
     df = add_endpoints(add_table1_categories(load_cohort(cp)))
@@ -834,7 +834,7 @@ def test_error_lists_errors_and_keeps_warnings():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "helpers.load", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "helpers.data.load", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 

@@ -1,13 +1,13 @@
-"""The article's words and numbers (helpers.manuscript) on hand-made results, degenerate ones included."""
+"""The article's words and numbers (helpers.report.manuscript) on hand-made results, degenerate ones included."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from helpers import fmt
-from helpers.manuscript import ResultNumbers
+from helpers.report import fmt
+from helpers.report.manuscript import ResultNumbers
 from helpers.parameters import write_parameters
-from helpers.fmt import logrank_reason, not_estimable_reason
+from helpers.stats.survival import logrank_reason, not_estimable_reason
 from helpers.results import number, write_numbers, write_result
 
 NAN = float("nan")

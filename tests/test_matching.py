@@ -1,4 +1,4 @@
-"""Tests of helpers.matching: the propensity model and the MatchIt-style matching.
+"""Tests of helpers.stats.matching: the propensity model and the MatchIt-style matching.
 
 Reference values were captured once from R 4.2.2 with MatchIt 4.5.1 (Debian
 r-cran-matchit) and are quoted below with the R call that produced them. The
@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES
-from helpers.matching import (
+from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES
+from helpers.stats.matching import (
     caliper_width,
     fit_logit_irls,
     fit_propensity,
@@ -432,10 +432,10 @@ def test_docstring_examples():
     import importlib
     import pkgutil
 
-    import helpers.matching
+    import helpers.stats.matching
 
-    modules = [helpers.matching, *(importlib.import_module(f"helpers.matching.{m.name}")
-                                   for m in pkgutil.iter_modules(helpers.matching.__path__))]
+    modules = [helpers.stats.matching, *(importlib.import_module(f"helpers.stats.matching.{m.name}")
+                                   for m in pkgutil.iter_modules(helpers.stats.matching.__path__))]
     results = [doctest.testmod(m, optionflags=doctest.NORMALIZE_WHITESPACE) for m in modules]
     assert sum(r.failed for r in results) == 0 and all(r.attempted > 0 for r in results)
 
@@ -514,7 +514,7 @@ def test_captured_tied_cohort_values_are_still_what_matchit_gives(tmp_path, rati
 
 
 def test_propensity_match_with_an_empty_arm_matches_nobody_and_says_why():
-    from helpers.matching import propensity_match
+    from helpers.stats.matching import propensity_match
 
     d = pd.DataFrame({"patient_id": ["a", "b"], "arm": ["SBRT+TACE"] * 2, "sex_group": ["Male", "Female"]})
     m = propensity_match(d, ["sex_group"])
@@ -525,7 +525,7 @@ def test_propensity_match_with_an_empty_arm_matches_nobody_and_says_why():
 
 
 def test_propensity_match_equals_fit_then_match():
-    from helpers.matching import caliper_width, fit_propensity, match_nearest_caliper, propensity_match
+    from helpers.stats.matching import caliper_width, fit_propensity, match_nearest_caliper, propensity_match
 
     d = pd.DataFrame({"patient_id": [f"p{i}" for i in range(12)],
                       "arm": ["SBRT+TACE"] * 4 + ["SBRT"] * 8,

@@ -1,9 +1,9 @@
-"""Analysis notes (helpers.notes): every estimate that could not be made as planned, with the reason."""
+"""Analysis notes (helpers.report.notes): every estimate that could not be made as planned, with the reason."""
 from __future__ import annotations
 
 import pandas as pd
 
-from helpers.notes import analysis_notes, balance_notes, cox_notes, logrank_notes, matching_notes
+from helpers.report.notes import analysis_notes, balance_notes, cox_notes, logrank_notes, matching_notes
 from helpers.results import NumberTable, number, write_numbers, write_result
 
 NAN = float("nan")

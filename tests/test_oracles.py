@@ -14,7 +14,7 @@ one flat likelihood (``COX_RTOL_FLAT``).
 statsmodels' ``GLM(..., family=Binomial())`` fits the propensity model by
 IRLS with the same stopping rule as R's ``glm`` (relative change of the
 deviance below 1e-8): coefficients, standard errors, p-values and fitted
-scores agree with ``helpers.matching`` to about 4e-14.
+scores agree with ``helpers.stats.matching`` to about 4e-14.
 """
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi, load_waltons
 from lifelines.statistics import logrank_test as lifelines_logrank, multivariate_logrank_test
 
-from helpers.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES
-from helpers.matching import fit_logit_irls, fit_propensity
-from helpers.schema import ARMS, TREATED_ARM
-from helpers.survival import cox_fit, kaplan_meier, logrank_test
+from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES
+from helpers.stats.matching import fit_logit_irls, fit_propensity
+from helpers.data.schema import ARMS, TREATED_ARM
+from helpers.stats.survival import cox_fit, kaplan_meier, logrank_test
 
 KM_RTOL = 1e-12
 GLM_RTOL = 1e-12

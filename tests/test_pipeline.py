@@ -156,7 +156,7 @@ def test_failure_message_names_the_cell_by_its_label():
 
 def test_snapshot_is_read_by_every_notebook_even_when_the_source_changes(tmp_path, monkeypatch):
     """Papermill-free: the run's snapshot, not the re-exported file, is what a notebook of the run reads."""
-    from helpers.load import input_summary, load_study
+    from helpers.data.load import input_summary, load_study
     from helpers.paths import build_dir, input_file
 
     source = tmp_path / "export" / "my cohort.csv"

@@ -1,4 +1,4 @@
-"""Table 2: pattern of progression, subsequent therapy, deaths (``helpers.progression``).
+"""Table 2: pattern of progression, subsequent therapy, deaths (``helpers.stats.progression``).
 
 Known values: hand-made cohorts whose counts are worked out in the comments,
 and the paper's Table 2 (counts and printed percentages).
@@ -10,7 +10,8 @@ import math
 import pandas as pd
 import pytest
 
-from helpers.progression import format_table2, organs_of, parse_sites, progression_pattern_table
+from helpers.report.table2 import format_table2
+from helpers.stats.progression import organs_of, parse_sites, progression_pattern_table
 
 # --------------------------------------------------------------------------
 # Table 2: organ counting rules

@@ -3,7 +3,7 @@
 A tiny manuscript project is built in tmp_path: an executed notebook (made
 with nbformat, outputs written in — nothing is executed) with a labelled
 figure cell (PNG output), a labelled table cell (two-level HTML header from
-helpers.display) and a plainly labelled cell embedded as a supplementary
+helpers.report.display) and a plainly labelled cell embedded as a supplementary
 figure; a results CSV read by a hidden setup cell; and an index.qmd using
 inline code, embeds, cross-references and citations. The pip-only renderer
 turns it into HTML, PDF and DOCX, which are checked from the files.
@@ -23,7 +23,7 @@ import nbformat
 import pytest
 import yaml
 
-from helpers.display import show_df, show_table, table_html
+from helpers.report.display import show_df, show_table, table_html
 from helpers.paths import ROOT
 from helpers.render import RenderError, render
 
@@ -200,7 +200,7 @@ def _render(proj: Path, **kw):
 
 
 # --------------------------------------------------------------------------
-# helpers.display
+# helpers.report.display
 # --------------------------------------------------------------------------
 
 def test_table_html_two_level_header():

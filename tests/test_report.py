@@ -102,11 +102,11 @@ TYPED_ON_PURPOSE = (
     "SHA-256",                     # a checksum's name
     "BED = D(1 + d/(α/β))",        # the formula
     "CTCAE v4.0", "MatchIt 4.5.1",  # versions of the grading system and of the software the paper used
-    "30.4375 days",                # days per month, a convention (helpers.derive)
+    "30.4375 days",                # days per month, a convention (helpers.data.derive)
     "Table 1", "Table 2",          # names of the paper's tables
     "1-, 3- and 5-year",           # the paper's (and the calibration's) time points, as published
     "at least 5", "n ≥ 40", "between 1 and 5", "all 22 published",  # the Table 1 test rule, as the paper states it
-    "95%", "“<0.001” below 0.001", "1e-6",  # reporting conventions (helpers.fmt) and the R agreement bound
+    "95%", "“<0.001” below 0.001", "1e-6",  # reporting conventions (helpers.report.fmt) and the R agreement bound
     "grade 1-2", "5% level",       # a category's name; the significance level of the wording
 )
 

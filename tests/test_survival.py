@@ -1,4 +1,4 @@
-"""Tests of helpers.survival and helpers.plots_survival against R's survival package.
+"""Tests of helpers.stats.survival and helpers.report.plots_survival against R's survival package.
 
 Reference values were produced once with R 4.2.2 / survival 3.5-3 by
 ``tests/r/survival_reference.R`` (the R calls are quoted next to each value).
@@ -21,11 +21,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import fmt  # noqa: E402
-from helpers.plots_survival import (  # noqa: E402
+from helpers.report import fmt  # noqa: E402
+from helpers.report.plots_survival import (  # noqa: E402
     km_ticks, number_at_risk, plot_forest, plot_km, plot_km_grid, risk_counts,
 )
-from helpers.survival import (  # noqa: E402
+from helpers.stats.survival import (  # noqa: E402
     cox_fit, fix_near_ties, kaplan_meier, km_median, km_rates_at, logrank_test,
     median_followup, univariate_then_multivariate_cox,
 )

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import synthetic
-from helpers.load import load_study
+from helpers.synthetic import generator as synthetic
+from helpers.data.load import load_study
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
-from helpers.synthetic_check import compare_to_published
+from helpers.synthetic.check import compare_to_published
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_matching_lands_on_published_sizes(comparison):
 
 
 def test_screening_excludes_by_every_criterion(study):
-    from helpers.eligibility import add_eligibility, flow_table
+    from helpers.data.eligibility import add_eligibility, flow_table
 
     flow = flow_table(add_eligibility(study.cohort))
     assert (flow.loc[flow["step"] > 0, "n_excluded"] > 0).all(), flow.to_string()
@@ -79,7 +79,7 @@ def test_timelines_are_coherent(study):
 
 
 def test_bed_range_and_boundaries(study):
-    from helpers.derive import bed_gy
+    from helpers.data.derive import bed_gy
 
     c = study.cohort
     bed = bed_gy(c["sbrt_dose_gy"], c["sbrt_fractions"])
@@ -90,9 +90,9 @@ def test_bed_range_and_boundaries(study):
 
 def test_prognostic_signals(study):
     """Child-Pugh B worse OS, platelets < 100 worse PFS, HCV worse LC (hazard ratio > 1)."""
-    from helpers.derive import add_endpoints, add_table1_categories
-    from helpers.eligibility import add_eligibility
-    from helpers.survival import cox_fit
+    from helpers.data.derive import add_endpoints, add_table1_categories
+    from helpers.data.eligibility import add_eligibility
+    from helpers.stats.survival import cox_fit
 
     df = add_eligibility(study.cohort)
     df = add_endpoints(add_table1_categories(df[df["eligible"]].reset_index(drop=True)))

@@ -1,4 +1,4 @@
-"""Toxicity table (``helpers.toxicity``).
+"""Toxicity table (``helpers.stats.toxicity``).
 
 Known values: a hand-made cohort whose counts are worked out in the comments,
 the paper's toxicity paragraph (counts and printed percentages), and R 4.2.2
@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import pytest
 
-from helpers.toxicity import fisher_p, toxicity_table
+from helpers.stats.toxicity import fisher_p, toxicity_table
 
 # --------------------------------------------------------------------------
 # A hand-made cohort: 10 SBRT (S1-S10), 6 SBRT+TACE (T1-T6)

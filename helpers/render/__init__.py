@@ -34,7 +34,7 @@ Article conventions understood by both (see :mod:`.qmd` and :mod:`.floats`):
 * ``{{< embed build/notebooks/03_survival.ipynb#fig-km >}}`` embeds a cell's
   output; the cell's ``#| label: fig-…``/``tbl-…`` and ``#| fig-cap:``/
   ``#| tbl-cap:`` make it Figure/Table N. Tables are HTML outputs
-  (:mod:`helpers.display`) and stay real tables with two-level headers.
+  (:mod:`helpers.report.display`) and stay real tables with two-level headers.
 * supplementary items use the custom kinds of ``_quarto.yml``
   (``suppfig``/``supptbl``) on a fenced div around the embed.
 * ``@fig-km``/``[@tbl-baseline]`` → "Figure 1"/"Table 1" links;

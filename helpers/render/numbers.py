@@ -1,6 +1,6 @@
 """Number-level provenance: each inline number of the article links to the cell that computed it.
 
-The article's inline code returns :class:`helpers.manuscript.Linked` text,
+The article's inline code returns :class:`helpers.report.manuscript.Linked` text,
 whose markdown wraps each number in a span::
 
     [61.8%]{.result-number result="results/numbers.csv: quantity=km_survival, ..." notebook="03_survival" cell="km-logrank"}

@@ -22,7 +22,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from helpers.published import load_published
+from helpers.data.published import load_published
 from helpers.results.numbers import KEY_COLUMNS, NumberTable, months_key
 
 #: Table 2 rows of the ledger -> the ``level`` of the ``table2_n`` numbers (keys of progression_patterns.csv).

@@ -38,8 +38,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.balance import arm_slug
-from helpers.fmt import logrank_reason, not_estimable_reason
+from helpers.stats.balance import arm_slug
+from helpers.stats.survival import logrank_reason, not_estimable_reason
 from helpers.results.numbers import number
 
 Rows = list[dict[str, object]]
@@ -137,7 +137,7 @@ def km_rows(km_rates: pd.DataFrame) -> Rows:
 
 
 def logrank_rows(logrank: pd.DataFrame) -> Rows:
-    """Log-rank p and chi-squared; the note says why a test could not be made (``helpers.fmt.logrank_reason``)."""
+    """Log-rank p and chi-squared; the note says why a test could not be made (``helpers.report.fmt.logrank_reason``)."""
     rows: Rows = []
     for r in logrank.itertuples():
         note = logrank_reason(r.n, r.events) if pd.isna(r.p_value) else ""

@@ -2,7 +2,7 @@
 # (R 4.2.2, survival 3.5-3). Run on a build of the committed data:
 #   make analysis && Rscript tests/r/headline_reference.R build/results
 # It reads the pipeline's analysis cohort (endpoints in months) and matched cohort (the `matched` flag of
-# helpers.matching, which make crosscheck compares with MatchIt) and prints, per cohort and endpoint,
+# helpers.stats.matching, which make crosscheck compares with MatchIt) and prints, per cohort and endpoint,
 # survdiff's log-rank test, coxph's treatment hazard ratio and survfit's 12/36/60-month rates per arm.
 suppressPackageStartupMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)

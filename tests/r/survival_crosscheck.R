@@ -1,4 +1,4 @@
-# Cross-check of helpers/survival.py on random data (tests/test_survival.py, --run-r).
+# Cross-check of helpers/stats/survival.py on random data (tests/test_survival.py, --run-r).
 # Usage: Rscript tests/r/survival_crosscheck.R input.csv outdir
 # input.csv: time, status, arm, cp, ecog, age (age may be NA).
 suppressPackageStartupMessages(library(survival))

@@ -3,7 +3,7 @@ result-numbers.lua: each inline number of the article links to the notebook
 cell that computed it, for `quarto render` (the pip-only renderer does the
 same in helpers/render/numbers.py).
 
-The article's inline code (helpers.manuscript.Linked) writes each number as
+The article's inline code (helpers.report.manuscript.Linked) writes each number as
 
     [61.8%]{.result-number result="results/numbers.csv: ..." notebook="03_survival" cell="km-logrank"}
 

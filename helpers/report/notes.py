@@ -1,0 +1,142 @@
+"""What the analysis could not do as planned, in words a clinician can act on.
+
+Degenerate data (an arm without events, a covariate with one level, nobody
+matched, ...) do not stop the analysis: the estimate is reported as not
+estimable, with the reason, in the results files. :func:`analysis_notes`
+collects those reasons from ``build/results/`` into one table, shown in the
+report's data-quality appendix, so that a reader never has to find an
+empty cell and guess why.
+"""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from helpers.report.fmt import join_words, not_estimable
+from helpers.stats.survival import logrank_reason
+from helpers.report.labels import term_label
+from helpers.paths import results_dir
+from helpers.results import NumberTable, read_result, result_exists
+
+NOTE_COLUMNS = ["step", "where", "note"]
+COHORT_NAMES = {"before": "before matching", "after": "after matching"}
+
+
+def _read(name: str, build: str | os.PathLike | None) -> pd.DataFrame | None:
+    return read_result(name, build) if (results_dir(build) / f"{name}.csv").exists() else None
+
+
+
+
+
+
+
+
+def matching_notes(propensity_notes: pd.DataFrame | None, numbers: "NumberTable | None") -> list[dict]:
+    """Propensity-model notes (single-level covariates, separation, ...) and unmatched treated patients
+    (the numbers ``n_treated_unmatched`` and ``n_treated_with_controls`` of ``results/numbers.csv``)."""
+    rows = []
+    if propensity_notes is not None:
+        rows += [{"step": "propensity model", "where": "notebook 02", "note": n}
+                 for n in propensity_notes["note"].dropna()]
+    unmatched = numbers.find("n_treated_unmatched") if numbers is not None else None
+    if unmatched is not None and len(unmatched):
+        dropped = int(unmatched["value"].iloc[0])
+        kept = int(numbers.find("n_treated_with_controls")["value"].sum())
+        if dropped and not kept:
+            rows.append({"step": "matching", "where": "notebook 02",
+                         "note": "No treated patient had a control inside the caliper: the matched cohort is "
+                                 "empty, and every after-matching estimate is not estimable."})
+        elif dropped:
+            rows.append({"step": "matching", "where": "notebook 02",
+                         "note": f"{dropped} of {dropped + kept} treated patients had no control inside the "
+                                 "caliper and are not in the matched cohort."})
+    return rows
+
+
+def balance_notes(balance: pd.DataFrame | None) -> list[dict]:
+    """Which test Table 1 used where the χ² approximation is not valid, and what could not be tested."""
+    if balance is None or balance.empty:
+        return []
+    rows = []
+    per_var = balance.groupby(["cohort", "variable"], sort=False)["test"].first().reset_index()
+    for cohort, block in per_var.groupby("cohort", sort=False):
+        where = f"Table 1, {COHORT_NAMES.get(cohort, cohort)}"
+        fisher = block.loc[block["test"].astype(str).str.startswith("Fisher"), "variable"].tolist()
+        if fisher:
+            rows.append({"step": "balance", "where": where,
+                         "note": f"Fisher's exact test for {len(fisher)} of {len(block)} variables "
+                                 f"(small expected counts): {join_words(fisher)}."})
+        for test, vars_ in block[block["test"].astype(str).str.startswith("not testable")].groupby("test")["variable"]:
+            rows.append({"step": "balance", "where": where, "note": f"{join_words(vars_.tolist())}: {test}."})
+    return rows
+
+
+def logrank_notes(logrank: pd.DataFrame | None) -> list[dict]:
+    """Log-rank tests that could not be computed (no events, an empty arm)."""
+    if logrank is None:
+        return []
+    rows = []
+    for r in logrank[logrank["p_value"].isna()].itertuples():
+        rows.append({"step": "log-rank test", "where": f"{r.endpoint}, {COHORT_NAMES.get(r.cohort, r.cohort)}",
+                     "note": f"{not_estimable(logrank_reason(r.n, r.events))}."})
+    return rows
+
+
+def cox_notes(cox: pd.DataFrame | None) -> list[dict]:
+    """Cox terms reported as not estimable, grouped by term and reason."""
+    if cox is None:
+        return []
+    bad = cox[cox["hr"].isna() & cox["note"].notna()]
+    rows = []
+    for (model, term, note), block in bad.groupby(["model", "term", "note"], sort=False):
+        where = join_words([f"{e} {COHORT_NAMES.get(c, c)}" for c, e in zip(block["cohort"], block["endpoint"])])
+        rows.append({"step": f"Cox, {model}", "where": where, "note": f"{term_label(term)}: {note}."})
+    return rows
+
+
+def cutoff_notes(cutoff_events: pd.DataFrame | None) -> list[dict]:
+    """How many events of the eligible patients were after the data cut-off (and so censored).
+
+    >>> ev = pd.DataFrame({"event": ["deaths", "progressions", "local progressions"],
+    ...                    "n_after_cutoff": [4, 3, 1], "cutoff": ["2025-09-30"] * 3})
+    >>> cutoff_notes(ev)[0]["note"]  # doctest: +NORMALIZE_WHITESPACE
+    '4 deaths, 3 progressions and 1 local progression of the eligible patients were after the data cut-off
+    (2025-09-30); they are censored at the cut-off in every count, table and comparison.'
+    """
+    if cutoff_events is None:
+        return []
+    late = cutoff_events[cutoff_events["n_after_cutoff"] > 0]
+    if late.empty:
+        return []
+    words = [f"{n} {event if n != 1 else event.removesuffix('s')}"
+             for n, event in zip(late["n_after_cutoff"].astype(int), late["event"])]
+    return [{"step": "data cut-off", "where": "notebook 01",
+             "note": f"{join_words(words)} of the eligible patients were after the data cut-off "
+                     f"({cutoff_events['cutoff'].iloc[0]}); they are censored at the cut-off in every count, "
+                     "table and comparison."}]
+
+
+def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Every estimate the analysis could not make as planned, with the reason.
+
+    Reads ``cutoff_events``, ``propensity_notes``, ``numbers`` (the matching counts),
+    ``balance``, ``logrank`` and ``cox`` from ``<build>/results`` (those that exist) and returns one
+    row per note: ``step``, ``where`` (which table, endpoint or cohort) and
+    ``note``. An empty table means everything was estimable.
+
+    Examples
+    --------
+    >>> lr = pd.DataFrame({"cohort": ["after"], "endpoint": ["OS"], "chi2": [0.0], "df": [0],
+    ...                    "p_value": [float("nan")], "n": [104], "events": [0]})
+    >>> logrank_notes(lr)
+    [{'step': 'log-rank test', 'where': 'OS, after matching', 'note': 'not estimable (no events).'}]
+    """
+    rows = (cutoff_notes(_read("cutoff_events", build))
+            + matching_notes(_read("propensity_notes", build),
+                             NumberTable.read(build) if result_exists("numbers", build) else None)
+            + balance_notes(_read("balance", build))
+            + logrank_notes(_read("logrank", build))
+            + cox_notes(_read("cox", build)))
+    return pd.DataFrame(rows, columns=NOTE_COLUMNS)

@@ -1,0 +1,501 @@
+"""Cox proportional-hazards regression with Efron ties.
+
+========================================  ===============================================
+here                                      R
+========================================  ===============================================
+``cox_fit(df, "t", "e", ["x"])``          ``coxph(Surv(t, e) ~ x, ties = "efron")``
+========================================  ===============================================
+
+The model is fitted by Newton-Raphson on the Efron partial likelihood, a
+transcription of R's ``coxfit6`` (same start, step-halving, convergence rule
+and infinite-coefficient check), so that R and Python stop at the same
+iterate. Degenerate models never raise: ``cox_fit`` returns a result flagged
+``estimable=False`` with the reason. ``univariate_then_multivariate_cox``
+fits each candidate alone, then the ones below the entry p-value together.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers.stats.survival.km import _z
+from helpers.stats.survival.times import _clean_time_event
+
+#: R's ``coxph.control()`` defaults.
+COX_ITER_MAX: int = 20
+COX_EPS: float = 1e-9
+COX_TOLER_CHOL: float = float(np.finfo(float).eps) ** 0.75
+COX_TOLER_INF: float = math.sqrt(COX_EPS)
+
+COX_TABLE_COLUMNS: tuple[str, ...] = ("term", "variable", "hr", "ci_lower", "ci_upper", "p_value",
+                                      "coef", "se", "note")
+
+
+@dataclass
+class CoxResult:
+    """A fitted (or not estimable) Cox model.
+
+    ``table`` has one row per model term (``term, variable, hr, ci_lower,
+    ci_upper, p_value, coef, se, note``); terms that could not be estimated
+    have NaN numbers and a ``note``. ``estimable`` is False when any requested
+    term has no estimate, and ``reason`` says why.
+    """
+
+    table: pd.DataFrame
+    estimable: bool
+    reason: str = ""
+    n: int = 0
+    n_events: int = 0
+    converged: bool = False
+    iterations: int = 0
+    loglik_null: float = math.nan
+    loglik: float = math.nan
+    lr_chi2: float = math.nan
+    lr_df: int = 0
+    lr_p_value: float = math.nan
+    vcov: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, Sequence]
+                   ) -> tuple[np.ndarray, list[str], list[str], dict[str, str]]:
+    """Numeric columns as-is; categorical columns as treatment dummies ``col[level]``.
+
+    Returns the matrix, the column names, each column's source variable, and
+    notes for variables that cannot enter the model.
+    """
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    variables: list[str] = []
+    problems: dict[str, str] = {}
+    for var in terms:
+        x = df[var]
+        categorical = var in levels or not (pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x))
+        if not categorical:
+            cols.append(x.to_numpy(dtype=float))
+            names.append(var)
+            variables.append(var)
+            continue
+        observed = list(pd.unique(x.dropna()))
+        if var in levels:
+            lv = list(levels[var])
+        elif isinstance(x.dtype, pd.CategoricalDtype):
+            lv = list(x.cat.categories)  # as R's factor levels
+        else:
+            lv = sorted(observed, key=str)
+        unknown = [v for v in observed if v not in lv]
+        if unknown:
+            problems[var] = f"values {unknown!r} are not among the declared levels {lv!r}"
+            continue
+        if len(lv) < 2:
+            problems[var] = f"a single level ({lv[0] if lv else 'none'!s}): not estimable"
+            continue
+        for level in lv[1:]:
+            cols.append((x == level).to_numpy(dtype=float))
+            names.append(f"{var}[{level}]")
+            variables.append(var)
+    X = np.column_stack(cols) if cols else np.zeros((len(df), 0))
+    return X, names, variables, problems
+
+
+def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray
+           ) -> tuple[float, np.ndarray, np.ndarray]:
+    r"""Efron log partial likelihood, score and information (rows sorted by time).
+
+    At an event time with :math:`d` tied events, the :math:`l`-th of them
+    (:math:`l = 0..d-1`) sees the risk set with a fraction :math:`l/d` of the
+    tied events' weight removed.
+    """
+    eta = X @ beta
+    eta_max = np.max(eta) if eta.size else 0.0
+    w = np.exp(eta - eta_max)  # shift: the likelihood is invariant to it, and exp cannot overflow
+    wx = w[:, None] * X
+    wxx = wx[:, :, None] * X[:, None, :]
+    # Risk-set sums: reverse cumulative sums, read at the first row of each time.
+    s0 = np.cumsum(w[::-1])[::-1]
+    s1 = np.cumsum(wx[::-1], axis=0)[::-1]
+    s2 = np.cumsum(wxx[::-1], axis=0)[::-1]
+    times, first = np.unique(time, return_index=True)
+    idx = np.searchsorted(times, time)
+    ev = event == 1
+    d = np.bincount(idx[ev], minlength=times.size)
+    t0 = np.bincount(idx[ev], weights=w[ev], minlength=times.size)
+    t1 = np.zeros((times.size, X.shape[1]))
+    t2 = np.zeros((times.size, X.shape[1], X.shape[1]))
+    np.add.at(t1, idx[ev], wx[ev])
+    np.add.at(t2, idx[ev], wxx[ev])
+    # One term per event: (time index j, l = 0..d_j-1).
+    j = np.repeat(np.arange(times.size), d)
+    dj = d[j].astype(float)
+    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / dj
+    a0 = s0[first][j] - frac * t0[j]
+    a1 = s1[first][j] - frac[:, None] * t1[j]
+    a2 = s2[first][j] - frac[:, None, None] * t2[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loglik = float(np.sum(eta[ev] - eta_max) - np.sum(np.log(a0)))
+        mean = a1 / a0[:, None]
+        score = X[ev].sum(axis=0) - mean.sum(axis=0)
+        info = (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+    return loglik, score, info
+
+
+def _ldl_rank(info: np.ndarray, toler: float = COX_TOLER_CHOL) -> np.ndarray:
+    """R's ``cholesky2``: which pivots of an LDL' decomposition are non-singular."""
+    m = np.array(info, dtype=float, copy=True)
+    p = m.shape[0]
+    diag_max = max([m[i, i] for i in range(p)] + [0.0])
+    eps = toler if diag_max == 0 else diag_max * toler
+    ok = np.zeros(p, dtype=bool)
+    for i in range(p):
+        pivot = m[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            continue
+        ok[i] = True
+        for jj in range(i + 1, p):
+            temp = m[jj, i] / pivot
+            m[jj, i] = temp
+            m[jj, jj] -= temp * temp * pivot
+            for kk in range(jj + 1, p):
+                m[kk, jj] -= temp * m[kk, i]
+    return ok
+
+
+def _generalized_inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse over the non-singular pivots, zeros elsewhere (R's ``chinv2``)."""
+    ok = _ldl_rank(info)
+    out = np.zeros_like(info)
+    if ok.any():
+        out[np.ix_(ok, ok)] = np.linalg.inv(info[np.ix_(ok, ok)])
+    return out
+
+
+@dataclass
+class _NewtonFit:
+    beta: np.ndarray
+    var: np.ndarray
+    score: np.ndarray
+    loglik_null: float
+    loglik: float
+    iterations: int
+    converged: bool
+
+
+def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
+                        iter_max: int = COX_ITER_MAX, eps: float = COX_EPS) -> _NewtonFit:
+    """R's ``coxfit6`` loop: start at 0, Newton steps, step-halving, relative-loglik stop."""
+    # Centre and scale non-{-1,0,1} columns as coxph does; Newton is affine
+    # invariant, so this only keeps exp() and the pivot tolerance well behaved.
+    plain = np.all(np.isin(X, (-1.0, 0.0, 1.0)), axis=0)
+    center = np.where(plain, 0.0, X.mean(axis=0))
+    mad = np.abs(X - center).mean(axis=0)
+    scale = np.where(plain | (mad == 0), 1.0, 1.0 / np.where(mad == 0, 1.0, mad))
+    Z = (X - center) * scale
+
+    def solve(info: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return _generalized_inverse(info) @ u
+
+    p = Z.shape[1]
+    beta = np.zeros(p)
+    loglik0, u, info = _efron(Z, time, event, beta)
+    best = loglik0
+    newbeta = beta + solve(info, u)
+    halving = 0
+    converged = False
+    iterations = 0
+    for iterations in range(1, iter_max + 1):
+        newlk, u, info = _efron(Z, time, event, newbeta)
+        finite = np.isfinite(newlk) and np.all(np.isfinite(u)) and np.all(np.isfinite(info))
+        if finite and (abs(1 - best / newlk) <= eps if newlk != 0 else best == 0):
+            beta, best, converged = newbeta, newlk, True
+            break
+        if not finite or newlk < best:
+            halving += 1
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
+        else:
+            halving = 0
+            best = newlk
+            step = solve(info, u)
+            beta, newbeta = newbeta, newbeta + step
+    if not converged:
+        best, u, info = _efron(Z, time, event, beta)
+    var = _generalized_inverse(info)
+    return _NewtonFit(beta=beta * scale, var=var * np.outer(scale, scale), score=u / scale,
+                      loglik_null=loglik0, loglik=best, iterations=iterations, converged=converged)
+
+
+def _not_estimable(terms: Sequence[str], reason: str, n: int = 0, n_events: int = 0,
+                   rows: pd.DataFrame | None = None) -> CoxResult:
+    if rows is None:
+        rows = pd.DataFrame({"term": list(terms), "variable": list(terms)})
+    table = rows.reindex(columns=list(COX_TABLE_COLUMNS))
+    table["note"] = table["note"].where(table["note"].notna() & (table["note"] != ""), reason)
+    for c in ("hr", "ci_lower", "ci_upper", "p_value", "coef", "se"):
+        table[c] = table[c].astype(float)
+    return CoxResult(table=table.reset_index(drop=True), estimable=False, reason=reason,
+                     n=n, n_events=n_events)
+
+
+def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence[str],
+            levels: Mapping[str, Sequence] | None = None, conf_level: float = 0.95) -> CoxResult:
+    r"""Cox proportional-hazards model with Efron ties, as R's ``coxph``.
+
+    Maximises the Efron (1977) partial likelihood
+
+    .. math::
+
+        \ell(\beta) = \sum_j \Bigl[\sum_{i \in D_j} x_i^\top\beta
+            - \sum_{l=0}^{d_j-1} \log\Bigl(\sum_{i \in R_j} e^{x_i^\top\beta}
+            - \frac{l}{d_j}\sum_{i \in D_j} e^{x_i^\top\beta}\Bigr)\Bigr]
+
+    (:math:`R_j` at risk, :math:`D_j` the :math:`d_j` events at time
+    :math:`t_j`). Reports :math:`\mathrm{HR} = e^{\hat\beta}`, the Wald interval
+    :math:`e^{\hat\beta \pm z\,\mathrm{se}}` and Wald p
+    :math:`2\Phi(-|\hat\beta/\mathrm{se}|)`, with se from the inverse
+    information, exactly as ``summary(coxph(...))``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    duration_col, event_col : str
+        Follow-up time and event (1/0).
+    terms : sequence of str
+        Covariate columns. Numeric columns enter as they are; string (or
+        categorical) columns, and any column named in ``levels``, are
+        dummy-coded against their first level, with term names
+        ``"column[level]"`` (e.g. ``"child_pugh_class[B]"``).
+    levels : mapping, optional
+        ``column -> levels``, reference first. Undeclared string columns use
+        their sorted values, as R's ``factor()``.
+    conf_level : float
+        Coverage of the HR interval.
+
+    Returns
+    -------
+    CoxResult
+        Never raises on degenerate data. ``estimable=False`` with ``reason``
+        for: no events; no complete rows; a covariate with a single level (or
+        a constant); collinear (aliased) terms; values outside the declared
+        levels; non-convergence in 20 iterations; a coefficient that diverges
+        (monotone likelihood / separation, e.g. no events in one arm: R's
+        "Loglik converged before variable ...; coefficient may be infinite").
+        Terms that are not estimable have NaN numbers and a ``note``; the other
+        terms keep their estimates. Rows with a missing value in any model
+        column are dropped (complete cases), as in R.
+
+    Examples
+    --------
+    R's ``aml`` data (tied times): ``coxph(Surv(time, status) ~ x, data = aml)``
+    gives coef 0.9155, HR 2.498, p = 0.0737.
+
+    >>> aml = pd.DataFrame({
+    ...     "time": [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161, 5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45],
+    ...     "status": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
+    ...     "x": ["Maintained"] * 11 + ["Nonmaintained"] * 12})
+    >>> res = cox_fit(aml, "time", "status", ["x"], {"x": ["Maintained", "Nonmaintained"]})
+    >>> res.table[["term", "hr", "p_value"]].round(4).values.tolist()
+    [['x[Nonmaintained]', 2.4981, 0.0737]]
+    """
+    levels = dict(levels or {})
+    terms = list(terms)
+    try:
+        missing = [c for c in [duration_col, event_col, *terms] if c not in df.columns]
+        if missing:
+            return _not_estimable(terms, f"column(s) not in the data: {missing}")
+        if len(df) == 0:
+            return _not_estimable(terms, "no patients")
+        data = df[[duration_col, event_col, *terms]].dropna()
+        n = len(data)
+        if n == 0:
+            return _not_estimable(terms, "no complete rows")
+        t, e, _ = _clean_time_event(data[duration_col], data[event_col])
+        n_events = int(e.sum())
+        X, names, variables, problems = _design_matrix(data, terms, levels)
+        rows = pd.DataFrame({"term": names, "variable": variables, "note": ""})
+        bad = pd.DataFrame({"term": list(problems), "variable": list(problems), "note": list(problems.values())})
+        order = {v: i for i, v in enumerate(terms)}
+
+        def assemble(good: pd.DataFrame) -> pd.DataFrame:
+            out = pd.concat([good, bad], ignore_index=True)
+            out["_o"] = out["variable"].map(order)
+            return out.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+        if n_events == 0:
+            return _not_estimable(terms, "no events", n, 0, assemble(rows))
+        # Constant columns (a level absent after dropping missing rows, a constant number).
+        keep = np.ones(len(names), dtype=bool)
+        for i in range(len(names)):
+            if np.ptp(X[:, i]) == 0:
+                keep[i] = False
+                rows.loc[i, "note"] = "constant in the data (a single level): not estimable"
+        # Aliased columns, left to right as R's model.matrix/coxph.
+        kept: list[int] = []
+        for i in np.flatnonzero(keep):
+            cand = X[:, kept + [i]] - X[:, kept + [i]].mean(axis=0)
+            if np.linalg.matrix_rank(cand) < len(kept) + 1:
+                keep[i] = False
+                rows.loc[i, "note"] = "collinear with earlier terms (aliased): not estimable"
+            else:
+                kept.append(i)
+        if not keep.any():
+            reasons = "; ".join(dict.fromkeys([*problems.values(), *rows.loc[~keep, "note"]]))
+            return _not_estimable(terms, reasons or "no estimable terms", n, n_events, assemble(rows))
+
+        order_t = np.argsort(t, kind="stable")
+        fit = _cox_newton_raphson(X[order_t][:, keep], t[order_t], e[order_t])
+        coef, var = fit.beta, fit.var
+        se = np.sqrt(np.diag(var))
+        z = _z(conf_level)
+        kept_rows = rows.index[keep]
+        # R's check: a Newton step that is still large relative to the coefficient.
+        step = np.abs(fit.score @ var)
+        infinite = ~np.isfinite(fit.score) | ((step > COX_EPS) & (step > COX_TOLER_INF * np.abs(coef)))
+        singular = np.diag(var) == 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            rows.loc[kept_rows, "coef"] = coef
+            rows.loc[kept_rows, "se"] = se
+            rows.loc[kept_rows, "hr"] = np.exp(coef)
+            rows.loc[kept_rows, "ci_lower"] = np.exp(coef - z * se)
+            rows.loc[kept_rows, "ci_upper"] = np.exp(coef + z * se)
+            rows.loc[kept_rows, "p_value"] = 2 * stats.norm.sf(np.abs(coef / se))
+        reasons = list(problems.values()) + [r for r in rows.loc[~keep, "note"]]
+        flag_rows = np.zeros(len(rows), dtype=bool)
+        if not fit.converged:
+            flag_rows[kept_rows] = True
+            # R: "Ran out of iterations and did not converge"; usually a diverging coefficient.
+            msg = f"did not converge in {COX_ITER_MAX} iterations (a coefficient may be infinite)"
+            rows.loc[kept_rows, "note"] = f"{msg}: not estimable"
+            reasons.append(msg)
+        else:
+            for pos, (is_inf, is_sing) in enumerate(zip(infinite, singular)):
+                i = kept_rows[pos]
+                if is_sing:
+                    flag_rows[i] = True
+                    rows.loc[i, "note"] = "singular information matrix: not estimable"
+                    reasons.append(f"{names[i]}: singular information matrix")
+                elif is_inf:
+                    flag_rows[i] = True
+                    direction = "infinity" if coef[pos] > 0 else "zero"
+                    rows.loc[i, "note"] = (f"HR tends to {direction} (monotone likelihood / separation, "
+                                           "e.g. no events in a group): not estimable")
+                    reasons.append(f"{names[i]}: coefficient may be infinite (separation)")
+        num = ["hr", "ci_lower", "ci_upper", "p_value", "coef", "se"]
+        for c in num:
+            if c not in rows:
+                rows[c] = np.nan
+        rows.loc[flag_rows, num] = np.nan
+        table = assemble(rows).reindex(columns=list(COX_TABLE_COLUMNS))
+        table[num] = table[num].astype(float)
+        table["note"] = table["note"].fillna("")
+        kept_names = [names[i] for i in kept_rows]
+        estimable = not reasons
+        lr = 2 * (fit.loglik - fit.loglik_null)
+        lr_df = int(len(kept_names) - singular.sum())
+        return CoxResult(
+            table=table, estimable=estimable, reason="; ".join(dict.fromkeys(reasons)), n=n,
+            n_events=n_events, converged=fit.converged, iterations=fit.iterations,
+            loglik_null=fit.loglik_null, loglik=fit.loglik, lr_chi2=float(lr), lr_df=lr_df,
+            lr_p_value=float(stats.chi2.sf(lr, lr_df)) if fit.converged and lr_df > 0 else math.nan,
+            vcov=pd.DataFrame(var, index=kept_names, columns=kept_names),
+        )
+    except Exception as exc:  # noqa: BLE001 - the notebook must get a result, not a traceback
+        return _not_estimable(terms, f"fit failed: {type(exc).__name__}: {exc}")
+
+
+def univariate_then_multivariate_cox(df: pd.DataFrame, duration_col: str, event_col: str,
+                                     candidates: Sequence[str], levels: Mapping[str, Sequence] | None = None,
+                                     entry_p: float = 0.1, forced: Sequence[str] = ("arm",),
+                                     conf_level: float = 0.95) -> pd.DataFrame:
+    """Univariate Cox per variable, then one multivariate model.
+
+    The multivariate model contains the ``forced`` variables plus every
+    candidate whose univariate Wald p is < ``entry_p`` (for a multi-level
+    variable: if any of its levels has p < ``entry_p``). Univariate rows are
+    given for the forced variables (first) and for every candidate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``model`` ("univariate" / "multivariate"), ``variable``,
+        ``term``, ``hr``, ``ci_lower``, ``ci_upper``, ``p_value``, ``note``,
+        ``n``, ``n_events``. ``note`` says why a variable entered the
+        multivariate model ("forced", "univariate p < 0.1") or why a value is
+        missing ("... not estimable"). A candidate whose univariate model is
+        not estimable does not enter.
+
+    Examples
+    --------
+    >>> aml = pd.DataFrame({
+    ...     "time": [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161, 5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45],
+    ...     "status": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
+    ...     "arm": ["Maintained"] * 11 + ["Nonmaintained"] * 12})
+    >>> tab = univariate_then_multivariate_cox(aml, "time", "status", [], {"arm": ["Maintained", "Nonmaintained"]})
+    >>> tab[["model", "term"]].values.tolist()
+    [['univariate', 'arm[Nonmaintained]'], ['multivariate', 'arm[Nonmaintained]']]
+    """
+    levels = dict(levels or {})
+    forced = [f for f in forced]
+    variables = forced + [c for c in candidates if c not in forced]
+    columns = ["model", "variable", "term", "hr", "ci_lower", "ci_upper", "p_value", "note", "n", "n_events"]
+    pieces = []
+    selected: list[str] = []
+    for var in variables:
+        res = cox_fit(df, duration_col, event_col, [var], levels, conf_level)
+        tab = res.table.assign(model="univariate", n=res.n, n_events=res.n_events)
+        pieces.append(tab)
+        if var in forced:
+            continue
+        p = tab["p_value"].to_numpy(dtype=float)
+        if res.estimable and np.any(p < entry_p):
+            selected.append(var)
+    multi_vars = forced + selected
+    res = cox_fit(df, duration_col, event_col, multi_vars, levels, conf_level)
+    multi = res.table.assign(model="multivariate", n=res.n, n_events=res.n_events)
+    why = {v: "forced" for v in forced} | {v: f"univariate p < {entry_p:g}" for v in selected}
+    multi["note"] = [n if n else why.get(v, "") for n, v in zip(multi["note"], multi["variable"])]
+    out = pd.concat(pieces + [multi], ignore_index=True)
+    return out.reindex(columns=columns)
+
+
+#: The Cox models whose treatment term can be the report's treatment effect (parameter ``treatment_effect_model``).
+TREATMENT_EFFECT_MODELS = ("univariate", "multivariate")
+
+
+def treatment_effect(cox: pd.DataFrame, model: str = "univariate", variable: str = "arm") -> pd.DataFrame:
+    """The treatment effect: the hazard ratio of the treatment term, per cohort and endpoint.
+
+    The report's definition (named in its Methods): the term of ``variable``
+    (the arm, SBRT+TACE vs SBRT alone) in the Cox model ``model`` of
+    :func:`univariate_then_multivariate_cox` — ``"univariate"`` (the paper's
+    headline: ``coxph(Surv(t, e) ~ arm)``) or ``"multivariate"`` (the arm
+    adjusted for the covariates that entered the multivariate model).
+    The default cohort's values are pinned against R's ``coxph`` by
+    ``tests/test_headline.py::test_treatment_hazard_ratio_matches_r``.
+
+    Parameters
+    ----------
+    cox : pandas.DataFrame
+        Rows of :data:`COX_TABLE_COLUMNS` plus ``cohort`` and ``endpoint``.
+    model : {"univariate", "multivariate"}
+    variable : str
+        The treatment variable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort and endpoint, the columns of ``cox``.
+
+    Examples
+    --------
+    >>> cox = pd.DataFrame({"model": ["univariate", "multivariate", "univariate"], "variable": ["arm", "arm", "age"],
+    ...                     "hr": [0.5, 0.6, 1.1]})
+    >>> treatment_effect(cox)["hr"].tolist(), treatment_effect(cox, "multivariate")["hr"].tolist()
+    ([0.5], [0.6])
+    """
+    if model not in TREATMENT_EFFECT_MODELS:
+        raise ValueError(f"treatment_effect_model must be one of {', '.join(TREATMENT_EFFECT_MODELS)}; "
+                         f"found {model!r}")
+    return cox[(cox["variable"] == variable) & (cox["model"] == model)].copy()

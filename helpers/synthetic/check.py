@@ -1,0 +1,122 @@
+"""Published aggregate vs synthetic cohort, side by side.
+
+``compare_to_published`` recomputes, from the patient-level files, every
+aggregate the synthetic generator was calibrated to and puts it next to the
+published value with the bound it must meet:
+
+- Table 1 counts before matching: exact;
+- event counts (progression, deaths, in-field recurrences), Table 2 and the
+  toxicity counts: exact;
+- Kaplan-Meier 1-, 3-, 5-year OS, PFS and LC per arm before matching: within
+  3 percentage points;
+- median follow-up within 3 months of 76, range within 3 months of 6-161;
+- the matching (68/36) and after-matching figures: reported, with a looser
+  "near" bound (the analysis re-derives them; see notebook 02).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoints, add_table1_categories
+from helpers.data.eligibility import add_eligibility
+from helpers.data.published import load_published
+from helpers.data.schema import ARMS
+from helpers.stats.survival import km_rates_reported
+
+ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event"), "LC": ("lc_months", "lc_event")}
+
+
+def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataFrame:
+    """Eligible patients with categories, endpoints and the matching flag (``matched``)."""
+    from helpers.stats.matching import propensity_match
+
+    df = add_eligibility(cohort)
+    df = df[df["eligible"]].reset_index(drop=True)
+    df = add_endpoints(add_table1_categories(df), cutoff=cutoff)
+    m = propensity_match(df, PROPENSITY_COVARIATES, ratio=2, caliper_sd=0.02)
+    df["matched"] = m.matched_cohort["matched"].to_numpy().astype(bool)
+    return df
+
+
+def table2_counts(g: pd.DataFrame) -> dict[str, int]:
+    """The paper's Table 2 rows for one group of patients (keys of the ledger's ``table2_n``)."""
+    from helpers.stats.progression import progression_pattern_table
+    from helpers.results.ledger import TABLE2_KEYS
+
+    # groups= given so that an empty group (e.g. nobody matched) counts zeros instead of no rows
+    t = progression_pattern_table(g.assign(_all="all"), group_col="_all", groups=["all"], include_total=False,
+                                  death_col="os_event").set_index("key")["n"]
+    return {ledger_key: int(t[key]) for ledger_key, key in TABLE2_KEYS.items()}
+
+
+def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataFrame:
+    """One row per calibrated aggregate: quantity, keys, published, synthetic, bound, ok."""
+    ledger = load_published()
+    cohort = cohort.copy()
+    for c in ("death_date", "progression_date", "local_progression_date"):
+        cohort[c] = pd.to_datetime(cohort[c].replace("", np.nan))
+    df = analysis_frame(cohort, cutoff=cutoff)
+    rows: list[dict] = []
+
+    def add(quantity, published, synthetic, bound, kind="exact", **keys):
+        diff = synthetic - published
+        rows.append(dict(quantity=quantity, **{k: keys.get(k, "") for k in ("cohort", "arm", "endpoint", "variable", "level", "months")},
+                         published=published, synthetic=synthetic, difference=diff, bound=bound, check=kind,
+                         ok=bool(abs(diff) <= bound + 1e-12)))
+
+    def pub(q, **keys):
+        m = ledger["quantity"] == q
+        for k, v in keys.items():
+            m &= ledger[k] == str(v)
+        return float(ledger.loc[m, "value"].iloc[0])
+
+    for cohort_name, sub in (("before", df), ("after", df[df["matched"]])):
+        near = cohort_name == "after"
+        for arm in ARMS:
+            g = sub[sub["arm"] == arm]
+            add("n_patients", pub("n_patients", cohort=cohort_name, arm=arm), len(g), 5 if near else 0,
+                "near" if near else "exact", cohort=cohort_name, arm=arm)
+            for v in TABLE1_VARIABLES:
+                for lev in v.levels:
+                    add("table1_n", pub("table1_n", cohort=cohort_name, arm=arm, variable=v.column, level=lev),
+                        int((g[v.column] == lev).sum()), 5 if near else 0, "near" if near else "exact",
+                        cohort=cohort_name, arm=arm, variable=v.column, level=lev)
+            for ep, (tcol, ecol) in ENDPOINTS.items():
+                for months in (12, 36, 60):
+                    rate = km_rates_reported(g[tcol].to_numpy(), g[ecol].to_numpy(), [months])
+                    s = float(rate["survival"].iloc[0]) if len(rate) else float("nan")
+                    add("km_survival", pub("km_survival", cohort=cohort_name, arm=arm, endpoint=ep, months=months),
+                        round(s, 4), 0.08 if near else 0.03, "near" if near else "within 3 points",
+                        cohort=cohort_name, arm=arm, endpoint=ep, months=months)
+            t2 = table2_counts(g)
+            for key, val in t2.items():
+                add("table2_n", pub("table2_n", cohort=cohort_name, arm=arm, level=key), val,
+                    3 if near else 0, "near" if near else "exact", cohort=cohort_name, arm=arm, level=key)
+    before = df
+    for arm in ARMS:
+        g = before[before["arm"] == arm]
+        add("n_progression", pub("n_progression", cohort="before", arm=arm), int(g["progression_date"].notna().sum()), 0, cohort="before", arm=arm)
+        add("n_death", pub("n_death", cohort="before", arm=arm), int(g["death_date"].notna().sum()), 0, cohort="before", arm=arm)
+        add("n_infield_recurrence", pub("n_infield_recurrence", cohort="before", arm=arm), int(g["lc_event"].sum()), 0, cohort="before", arm=arm)
+    fu = before["followup_months"]
+    add("followup_median_months", 76, round(float(fu.median()), 1), 3, "within 3 months", cohort="before")
+    add("followup_min_months", 6, round(float(fu.min()), 1), 3, "within 3 months", cohort="before")
+    add("followup_max_months", 161, round(float(fu.max()), 1), 3, "within 3 months", cohort="before")
+    # Toxicity (patients, eligible cohort).
+    ae = adverse_events.merge(before[["patient_id", "arm"]], on="patient_id")
+    rild = ae["term"].str.startswith("RILD")
+    acute = ae[(ae["phase"] == "SBRT") & ~rild]
+    for arm in ARMS:
+        a = acute[acute["arm"] == arm]
+        add("tox_patients", pub("tox_patients", cohort="before", arm=arm, level="acute_grade_1_2"),
+            a.loc[a["grade"] <= 2, "patient_id"].nunique(), 0, cohort="before", arm=arm, level="acute_grade_1_2")
+        add("tox_patients", pub("tox_patients", cohort="before", arm=arm, level="acute_grade_3_plus"), a.loc[a["grade"] >= 3, "patient_id"].nunique(), 0, cohort="before", arm=arm, level="acute_grade_3_plus")
+        add("tox_patients", pub("tox_patients", cohort="before", arm=arm, level="rild"),
+            ae.loc[rild & (ae["arm"] == arm), "patient_id"].nunique(), 0, cohort="before", arm=arm, level="rild")
+    post = ae[ae["phase"] == "post-TACE"]
+    add("tox_patients", pub("tox_patients", cohort="before", arm="SBRT+TACE", level="post_tace_epigastric_pain"), post.loc[post["term"].str.contains("pain", case=False), "patient_id"].nunique(), 0,
+        cohort="before", arm="SBRT+TACE", level="post_tace_epigastric_pain")
+    add("tox_patients", pub("tox_patients", cohort="before", arm="SBRT+TACE", level="post_tace_fever"), post.loc[post["term"].str.contains("fever", case=False), "patient_id"].nunique(), 0,
+        cohort="before", arm="SBRT+TACE", level="post_tace_fever")
+    return pd.DataFrame(rows)
