@@ -54,6 +54,10 @@ report: analysis ## Build the report: notebooks, then the manuscript (HTML, PDF,
 test: $(STAMP) ## Run the test suite (in parallel: TEST_WORKERS processes, default one per core)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
+.PHONY: lint
+lint: $(STAMP) ## Check the code with ruff (rules in pyproject.toml); `make lint FIX=1` applies its safe fixes
+	$(PY) -m ruff check $(if $(FIX),--fix) .
+
 .PHONY: data
 data: $(STAMP) ## Regenerate the synthetic cohort in data/ (fixed seed; byte-identical)
 	$(PY) -m helpers.synthetic --out data

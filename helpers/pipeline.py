@@ -43,8 +43,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from helpers.paths import (BUILD_AS_ENV, BUILD_INTO_ENV, INPUT_SNAPSHOT_ENV, ROOT, build_dir, inputs_dir,
-                           notebook_sources)
+from helpers.paths import (
+    BUILD_AS_ENV,
+    BUILD_INTO_ENV,
+    INPUT_SNAPSHOT_ENV,
+    ROOT,
+    build_dir,
+    inputs_dir,
+    notebook_sources,
+)
 
 
 def parse_parameter(name: str, text: str) -> object:

@@ -29,11 +29,11 @@ data_cutoff = "2025-09-30"  # type: str  date (YYYY-MM-DD) at which follow-up is
 #| label: load-inputs
 import pandas as pd
 
-from helpers.report.display import show_df
+from helpers import results
 from helpers.data.load import input_summary, load_study, problems_frame
 from helpers.parameters import write_parameters
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, input_file
-from helpers import results
+from helpers.report.display import show_df
 from helpers.results import write_result
 from helpers.results.rows import input_rows
 from helpers.synthetic.check import compare_to_published

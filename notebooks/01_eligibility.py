@@ -31,18 +31,15 @@ alpha_beta = 10.0  # type: float  alpha/beta ratio (Gy) of the biologically effe
 
 # %%
 #| label: eligibility-setup
-import pandas as pd
-
-from helpers.report.figures import setup_figures, show_figure
-
+from helpers import results
 from helpers.data.derive import add_endpoints, add_table1_categories, events_after_cutoff
-from helpers.report.display import show_df
 from helpers.data.eligibility import add_eligibility, criteria, flow_table
 from helpers.data.load import load_study
-from helpers.report.plots_flow import plot_flow
 from helpers.parameters import write_parameters
 from helpers.paths import input_file
-from helpers import results
+from helpers.report.display import show_df
+from helpers.report.figures import setup_figures, show_figure
+from helpers.report.plots_flow import plot_flow
 from helpers.results import write_result
 from helpers.results.rows import flow_rows, followup_rows, followup_table
 from helpers.stats.survival import median_followup

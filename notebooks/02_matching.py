@@ -33,20 +33,20 @@ covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_class", "d
 #| label: matching-setup
 import pandas as pd
 
-from helpers.report.figures import setup_figures, show_figure
-
-from helpers.report.table1 import table1_html, table1_markdown
-from helpers.stats.balance import balance_table
+from helpers import results
+from helpers.data.schema import CONTROL_ARM as control_arm
+from helpers.data.schema import TREATED_ARM as treated_arm
+from helpers.parameters import write_parameters
 from helpers.report import fmt
 from helpers.report.display import show_df, show_table
+from helpers.report.figures import setup_figures, show_figure
 from helpers.report.labels import contrast_label
-from helpers.stats.matching import propensity_match
 from helpers.report.plots_balance import plot_love, plot_propensity_density
-from helpers.parameters import write_parameters
-from helpers import results
+from helpers.report.table1 import table1_html, table1_markdown
 from helpers.results import read_result, write_result
 from helpers.results.rows import balance_rows, matching_summary
-from helpers.data.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
+from helpers.stats.balance import balance_table
+from helpers.stats.matching import propensity_match
 
 setup_figures()
 results.start("02_matching", build_dir)
@@ -99,7 +99,7 @@ matched_cohort = match.matched_cohort
 write_result(matched_cohort, "matched_cohort", build_dir)
 summary, summary_numbers = matching_summary(matched_cohort, match.caliper, ratio, control_arm, treated_arm)
 write_result(summary, "matching_summary", build_dir, numbers=summary_numbers)
-summary
+show_df(summary)
 
 # %% [markdown]
 # ## Table 1: baseline characteristics before and after matching

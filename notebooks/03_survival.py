@@ -36,21 +36,27 @@ km_max_months = 144  # type: int  end of the Kaplan-Meier x-axis (months), long 
 #| label: survival-setup
 import pandas as pd
 
-from helpers.report import fmt
-from helpers.report.figures import setup_figures, show_figure
-
-from helpers.data.derive import TABLE1_VARIABLES
-from helpers.report.display import show_df
-from helpers.report.labels import km_axis_label, term_label
-from helpers.stats.survival import logrank_reason, not_estimable_reason
-from helpers.report.plots_survival import km_ticks, plot_forest, plot_km_grid
-from helpers.parameters import write_parameters
 from helpers import results
+from helpers.data.derive import TABLE1_VARIABLES
+from helpers.data.schema import CONTROL_ARM as control_arm
+from helpers.data.schema import TREATED_ARM as treated_arm
+from helpers.parameters import write_parameters
+from helpers.report import fmt
+from helpers.report.display import show_df
+from helpers.report.figures import setup_figures, show_figure
+from helpers.report.labels import km_axis_label, term_label
+from helpers.report.plots_survival import km_ticks, plot_forest, plot_km_grid
 from helpers.results import read_result, write_result
 from helpers.results.rows import cox_rows, km_rows, logrank_rows, treatment_hr_rows
-from helpers.data.schema import CONTROL_ARM as control_arm, TREATED_ARM as treated_arm
-from helpers.stats.survival import (km_rates_reported, logrank_test, time_point_label, treatment_effect,
-                              univariate_then_multivariate_cox)
+from helpers.stats.survival import (
+    km_rates_reported,
+    logrank_reason,
+    logrank_test,
+    not_estimable_reason,
+    time_point_label,
+    treatment_effect,
+    univariate_then_multivariate_cox,
+)
 
 setup_figures()
 results.start("03_survival", build_dir)

@@ -28,16 +28,16 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 #| label: toxicity-setup
 import pandas as pd
 
+from helpers import results
+from helpers.data.load import load_study
+from helpers.data.schema import ARMS
+from helpers.paths import input_file
 from helpers.report import fmt
 from helpers.report.display import show_df
-from helpers.data.load import load_study
-from helpers.paths import input_file
-from helpers import results
 from helpers.report.table2 import format_table2
-from helpers.stats.progression import progression_pattern_table
 from helpers.results import read_result, write_result
 from helpers.results.rows import progression_rows, toxicity_rows
-from helpers.data.schema import ARMS
+from helpers.stats.progression import progression_pattern_table
 from helpers.stats.toxicity import toxicity_table
 
 results.start("04_toxicity", build_dir)

@@ -50,10 +50,10 @@ def default_cohorts():
     from helpers.data.derive import add_endpoints, add_table1_categories
     from helpers.data.eligibility import add_eligibility, criteria
     from helpers.data.load import load_study
-    from helpers.stats.matching import propensity_match
+    from helpers.data.schema import CONTROL_ARM, TREATED_ARM
     from helpers.parameters import notebook_parameters
     from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
-    from helpers.data.schema import CONTROL_ARM, TREATED_ARM
+    from helpers.stats.matching import propensity_match
 
     p = {q.name: q.default for q in notebook_parameters()}
     study = load_study(COHORT_CSV, ADVERSE_EVENTS_CSV)

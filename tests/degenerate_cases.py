@@ -10,9 +10,9 @@ and the manuscript renderer and checks what the report says about it.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 

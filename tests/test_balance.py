@@ -18,6 +18,11 @@ import pytest
 
 matplotlib.use("Agg")
 
+from helpers.data.derive import TABLE1_VARIABLES, Table1Variable
+from helpers.data.published import load_published, published_value
+from helpers.data.schema import ARMS
+from helpers.report.plots_balance import plot_love, plot_propensity_density
+from helpers.report.table1 import table1_html, table1_layout, table1_markdown
 from helpers.stats import balance
 from helpers.stats.balance import (
     FISHER,
@@ -30,11 +35,7 @@ from helpers.stats.balance import (
     smd_categorical,
     table1_p_value,
 )
-from helpers.data.derive import TABLE1_VARIABLES, Table1Variable
-from helpers.report.table1 import table1_html, table1_layout, table1_markdown
-from helpers.report.plots_balance import plot_love, plot_propensity_density
-from helpers.data.published import load_published, published_value
-from helpers.data.schema import ARMS
+
 
 # --------------------------------------------------------------------------
 # The paper's Table 1, read from the ledger (data/published.csv): (SBRT

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from degenerate_cases import late_events, read_raw, write_raw
+
 from helpers.data.derive import add_endpoints, add_table1_categories, censor_at_cutoff, events_after_cutoff
 from helpers.data.eligibility import add_eligibility
 from helpers.data.load import load_study
-from helpers.report.notes import cutoff_notes
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
-from helpers.synthetic.check import compare_to_published
+from helpers.report.notes import cutoff_notes
 from helpers.stats.progression import progression_pattern_table
+from helpers.synthetic.check import compare_to_published
 
 CUTOFF = "2025-09-30"
 

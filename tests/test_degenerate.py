@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from degenerate_cases import CASES, DegenerateCase, find_private_values, private_values
+
 from helpers.paths import ROOT
 
 pytestmark = pytest.mark.slow

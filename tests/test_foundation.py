@@ -137,14 +137,12 @@ def test_shared_defaults_agree_with_the_module_constants(monkeypatch):
     """A default the notebooks declare is the default of the helper that applies it, and the paper's."""
     import inspect
 
-    from helpers.data import derive, eligibility
-
-    from helpers.stats import matching, survival
-
     from helpers import paths
-    from helpers.parameters import notebook_parameters
+    from helpers.data import derive, eligibility
     from helpers.data.published import load_published
     from helpers.data.schema import ARMS, COHORT_COLUMNS, CONTROL_ARM, TREATED_ARM
+    from helpers.parameters import notebook_parameters
+    from helpers.stats import matching, survival
 
     def default(function, name):
         return inspect.signature(function).parameters[name].default
@@ -174,3 +172,15 @@ def test_shared_defaults_agree_with_the_module_constants(monkeypatch):
     assert ARMS == (CONTROL_ARM, TREATED_ARM) == next(c for c in COHORT_COLUMNS if c.name == "arm").allowed
     assert (default(matching.propensity_match, "treated_arm"), default(matching.propensity_match, "control_arm")) == (
         TREATED_ARM, CONTROL_ARM)
+
+
+def test_the_code_passes_lint():
+    """`make lint` is clean: ruff with the rules of pyproject.toml over helpers, notebooks and tests."""
+    import subprocess
+    import sys
+
+    from helpers.paths import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from helpers.parameters import write_parameters
 from helpers.report import fmt
 from helpers.report.manuscript import ResultNumbers
-from helpers.parameters import write_parameters
-from helpers.stats.survival import logrank_reason, not_estimable_reason
 from helpers.results import number, write_numbers, write_result
+from helpers.stats.survival import logrank_reason, not_estimable_reason
 
 NAN = float("nan")
 

@@ -23,11 +23,12 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi, load_waltons
-from lifelines.statistics import logrank_test as lifelines_logrank, multivariate_logrank_test
+from lifelines.statistics import logrank_test as lifelines_logrank
+from lifelines.statistics import multivariate_logrank_test
 
 from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES
-from helpers.stats.matching import fit_logit_irls, fit_propensity
 from helpers.data.schema import ARMS, TREATED_ARM
+from helpers.stats.matching import fit_logit_irls, fit_propensity
 from helpers.stats.survival import cox_fit, kaplan_meier, logrank_test
 
 KM_RTOL = 1e-12

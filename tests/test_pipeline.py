@@ -198,6 +198,7 @@ def test_a_late_extract_with_other_parameters_gives_the_same_counts_and_names_no
     import os
 
     from degenerate_cases import late_events, read_raw, write_raw
+
     from helpers.parameters import read_parameters
     from helpers.paths import ROOT
 

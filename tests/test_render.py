@@ -23,9 +23,9 @@ import nbformat
 import pytest
 import yaml
 
-from helpers.report.display import show_df, show_table, table_html
 from helpers.paths import ROOT
 from helpers.render import RenderError, render
+from helpers.report.display import show_df, show_table, table_html
 
 pd = pytest.importorskip("pandas")
 
@@ -51,7 +51,7 @@ def _png(width_in: float = 4.0, height_in: float = 3.0) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def baseline_frame() -> "pd.DataFrame":
+def baseline_frame() -> pd.DataFrame:
     cols = pd.MultiIndex.from_tuples([
         ("", "Variables"),
         ("Before matching", "SBRT group (n = 109)"),

@@ -58,6 +58,7 @@ def test_report_shows_aggregates_only(report):
     import zipfile
 
     from degenerate_cases import find_private_values, private_values
+
     from helpers.paths import COHORT_CSV
 
     ids, dates = private_values(COHORT_CSV)

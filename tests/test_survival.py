@@ -23,11 +23,22 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from helpers.report import fmt  # noqa: E402
 from helpers.report.plots_survival import (  # noqa: E402
-    km_ticks, number_at_risk, plot_forest, plot_km, plot_km_grid, risk_counts,
+    km_ticks,
+    number_at_risk,
+    plot_forest,
+    plot_km,
+    plot_km_grid,
+    risk_counts,
 )
 from helpers.stats.survival import (  # noqa: E402
-    cox_fit, fix_near_ties, kaplan_meier, km_median, km_rates_at, logrank_test,
-    median_followup, univariate_then_multivariate_cox,
+    cox_fit,
+    fix_near_ties,
+    kaplan_meier,
+    km_median,
+    km_rates_at,
+    logrank_test,
+    median_followup,
+    univariate_then_multivariate_cox,
 )
 
 RTOL = 1e-6

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.synthetic import generator as synthetic
 from helpers.data.load import load_study
 from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+from helpers.synthetic import generator as synthetic
 from helpers.synthetic.check import compare_to_published
 
 

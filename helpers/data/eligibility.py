@@ -5,8 +5,8 @@ at each step, the patients excluded by that criterion among those still in.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 

@@ -48,8 +48,8 @@ code cell — stops the render with a :class:`RenderError` naming it
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import RenderError
 from .pipeline import FORMATS, PipRenderer, RenderResult

@@ -13,7 +13,7 @@ DOCX it becomes its plain text (the notebook pages are HTML only).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import pandoc_ast as pa
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 Node = dict[str, Any]
 Attr = list[Any]  # [id, [classes], [[key, value], ...]]

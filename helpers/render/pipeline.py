@@ -19,19 +19,19 @@ import datetime
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from . import floats as fl
-from . import numbers as num
 from . import notebooks as nbs
+from . import numbers as num
 from . import pandoc_ast as pa
 from .errors import RenderError
-from .meta import (NON_DOCUMENT_KEYS, author_marks, deep_merge, load_project,
-                   normalize_authors, split_front_matter)
+from .meta import NON_DOCUMENT_KEYS, author_marks, deep_merge, load_project, normalize_authors, split_front_matter
 from .qmd import Executor, Preprocessor, check_front_matter_inline_code
 from .quarto import replace_report
 

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 __all__ = ["TableOutput", "show_table", "show_df", "table_html", "table_text"]
 

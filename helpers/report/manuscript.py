@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import os
 import re
+
 import pandas as pd
 
-from helpers.report import fmt
-from helpers.report.fmt import NOT_ESTIMABLE
-from helpers.report.fmt import join_words
-from helpers.parameters import read_parameters
 from helpers.data.published import load_published, published_value
+from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
+from helpers.parameters import read_parameters
+from helpers.report import fmt
+from helpers.report.fmt import NOT_ESTIMABLE, join_words
 from helpers.results import NumberTable, read_index, read_result, result_exists
 from helpers.results.numbers import Number
 from helpers.results.store import Origin
-from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
 from helpers.stats.survival import time_points_phrase
 
 #: How the text names each Table 1 category column (the propensity and Cox covariates).
@@ -61,13 +61,13 @@ class Linked(str):
 
     markdown: str
 
-    def __new__(cls, text: str, markdown: str | None = None) -> "Linked":
+    def __new__(cls, text: str, markdown: str | None = None) -> Linked:
         obj = super().__new__(cls, text)
         obj.markdown = _escape(text) if markdown is None else markdown
         return obj
 
     @classmethod
-    def number(cls, text: str, n: Number | None, origin: Origin | None = None, what: str = "") -> "Linked":
+    def number(cls, text: str, n: Number | None, origin: Origin | None = None, what: str = "") -> Linked:
         """``text`` (a formatted number) linked to the row ``n`` (or to ``origin``, for a recorded parameter)."""
         origin = n.origin if n is not None else origin
         if origin is None or not origin.notebook or not origin.cell:

@@ -13,11 +13,11 @@ import os
 
 import pandas as pd
 
-from helpers.report.fmt import join_words, not_estimable
-from helpers.stats.survival import logrank_reason
-from helpers.report.labels import term_label
 from helpers.paths import results_dir
+from helpers.report.fmt import join_words, not_estimable
+from helpers.report.labels import term_label
 from helpers.results import NumberTable, read_result, result_exists
+from helpers.stats.survival import logrank_reason
 
 NOTE_COLUMNS = ["step", "where", "note"]
 COHORT_NAMES = {"before": "before matching", "after": "after matching"}
@@ -33,7 +33,7 @@ def _read(name: str, build: str | os.PathLike | None) -> pd.DataFrame | None:
 
 
 
-def matching_notes(propensity_notes: pd.DataFrame | None, numbers: "NumberTable | None") -> list[dict]:
+def matching_notes(propensity_notes: pd.DataFrame | None, numbers: NumberTable | None) -> list[dict]:
     """Propensity-model notes (single-level covariates, separation, ...) and unmatched treated patients
     (the numbers ``n_treated_unmatched`` and ``n_treated_with_controls`` of ``results/numbers.csv``)."""
     rows = []

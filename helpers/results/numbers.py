@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import pandas as pd
 
 from helpers.paths import results_dir
-from helpers.results.store import Origin, write_csv, origin, read_result
+from helpers.results.store import Origin, origin, read_result, write_csv
 
 NUMBERS_NAME = "numbers"
 KEY_COLUMNS = ("quantity", "cohort", "arm", "endpoint", "variable", "level", "months")
@@ -164,7 +164,7 @@ class NumberTable:
         self._by_key = {tuple(r[list(KEY_COLUMNS)]): r for _, r in df.iterrows()}
 
     @classmethod
-    def read(cls, build: str | os.PathLike | None = None) -> "NumberTable":
+    def read(cls, build: str | os.PathLike | None = None) -> NumberTable:
         return cls(read_numbers(build))
 
     def get(self, quantity: str, **keys: object) -> Number:

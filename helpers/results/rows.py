@@ -33,14 +33,14 @@ readers) and its rows come from the same numbers.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from helpers.results.numbers import number
 from helpers.stats.balance import arm_slug
 from helpers.stats.survival import logrank_reason, not_estimable_reason
-from helpers.results.numbers import number
 
 Rows = list[dict[str, object]]
 

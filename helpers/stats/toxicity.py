@@ -33,8 +33,8 @@ from collections.abc import Sequence
 import pandas as pd
 from scipy import stats
 
-from helpers.stats.balance import arm_slug
 from helpers.data.schema import ARMS, RILD_TERMS
+from helpers.stats.balance import arm_slug
 
 SBRT_PHASE, POST_TACE_PHASE = "SBRT", "post-TACE"
 RILD_CLASSIC, RILD_NON_CLASSIC = RILD_TERMS

@@ -41,8 +41,8 @@ def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataF
 
 def table2_counts(g: pd.DataFrame) -> dict[str, int]:
     """The paper's Table 2 rows for one group of patients (keys of the ledger's ``table2_n``)."""
-    from helpers.stats.progression import progression_pattern_table
     from helpers.results.ledger import TABLE2_KEYS
+    from helpers.stats.progression import progression_pattern_table
 
     # groups= given so that an empty group (e.g. nobody matched) counts zeros instead of no rows
     t = progression_pattern_table(g.assign(_all="all"), group_col="_all", groups=["all"], include_total=False,

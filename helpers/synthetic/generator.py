@@ -184,7 +184,9 @@ def construct_covariates(rng: np.random.Generator, table1: dict, attempts: int =
         t_u = _fill_rows(rng, 7, {v: table1[("before", "SBRT+TACE", v)] - t_after[v] for v in covs})
         c_m = pd.concat([t_m_rest, t_m_rest, singles], ignore_index=True)
         c_u = _fill_rows(rng, 41, {v: table1[("before", "SBRT", v)] - int((c_m[v] == second[v]).sum()) for v in covs})
-        key = lambda d: set(map(tuple, d[covs].to_numpy()))
+
+        def key(d):
+            return set(map(tuple, d[covs].to_numpy()))
         if key(t_u) & (key(c_m) | key(c_u)) or key(c_u) & key(singles):
             continue
         treated = pd.concat([t_m, t_u], ignore_index=True).assign(arm="SBRT+TACE")
@@ -267,9 +269,12 @@ def _assign_outcomes(rng: np.random.Generator, g: pd.DataFrame, group: str) -> p
     traj.sort(key=lambda t: (t["death"] if t["death"] is not None else 1000.0) + t["pfs"] / 1000.0)
     frailty = 2.5 * (g["child_pugh_class"] == "B").to_numpy() + rng.normal(0, 1, n)
     order = np.argsort(-frailty, kind="stable")
-    pfs = np.full(n, np.nan); death = np.full(n, np.nan); progressed = np.zeros(n, bool)
+    pfs = np.full(n, np.nan)
+    death = np.full(n, np.nan)
+    progressed = np.zeros(n, bool)
     for t, row in zip(traj, order[: len(traj)]):
-        pfs[row] = t["pfs"]; progressed[row] = t["progressed"]
+        pfs[row] = t["pfs"]
+        progressed[row] = t["progressed"]
         death[row] = np.nan if t["death"] is None else t["death"]
     g["_pfs"], g["_death"], g["_progressed"] = pfs, death, progressed
 
@@ -536,9 +541,11 @@ def generate(seed: int = SEED, n_iter: int = 400) -> tuple[pd.DataFrame, pd.Data
     order, e, i = [], 0, 0
     for pos in range(n_total):
         if i < len(slots) and slots[i] == pos:
-            order.append(("inel", i)); i += 1
+            order.append(("inel", i))
+            i += 1
         else:
-            order.append(("elig", e)); e += 1
+            order.append(("elig", e))
+            e += 1
     frames = {"elig": eligible.reset_index(drop=True), "inel": inel.reset_index(drop=True)}
     df = pd.DataFrame([frames[k].iloc[j].to_dict() for k, j in order])
     df = _dates_from_months(df, rng)

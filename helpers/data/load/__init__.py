@@ -125,8 +125,15 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.load.cells import _frame
-from helpers.data.load.problems import (MAX_ROWS_SHOWN, MAX_VALUES_SHOWN, SOURCE_ROW, DataValidationError, Problem,
-                                   input_summary, problems_frame)
+from helpers.data.load.problems import (
+    MAX_ROWS_SHOWN,
+    MAX_VALUES_SHOWN,
+    SOURCE_ROW,
+    DataValidationError,
+    Problem,
+    input_summary,
+    problems_frame,
+)
 from helpers.data.load.read import read_table
 from helpers.data.load.rules import validate_adverse_events, validate_cohort
 from helpers.data.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS

@@ -97,7 +97,7 @@ class _Marks:
             return "both"
         return "." if self.dot else "," if self.comma else None
 
-    def merge(self, other: "_Marks") -> "_Marks":
+    def merge(self, other: _Marks) -> _Marks:
         return _Marks(self.dot or other.dot, self.comma or other.comma)
 
 

@@ -44,12 +44,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.stats.matching.glm import (GLM_EPSILON, GLM_MAX_ITER, LogitFit, PropensityFit, fit_logit_irls,
-                                  fit_propensity)
-from helpers.stats.matching.nearest import (EMULATIONS, MATCH_ORDERS, caliper_width, match_nearest_caliper,
-                                      nearest_caliper_match_rows)
-from helpers.stats.matching.weights import matching_weights
 from helpers.data.schema import CONTROL_ARM, TREATED_ARM
+from helpers.stats.matching.glm import (
+    GLM_EPSILON,
+    GLM_MAX_ITER,
+    LogitFit,
+    PropensityFit,
+    fit_logit_irls,
+    fit_propensity,
+)
+from helpers.stats.matching.nearest import (
+    EMULATIONS,
+    MATCH_ORDERS,
+    caliper_width,
+    match_nearest_caliper,
+    nearest_caliper_match_rows,
+)
+from helpers.stats.matching.weights import matching_weights
 
 __all__ = [
     "GLM_MAX_ITER", "GLM_EPSILON", "LogitFit", "PropensityFit", "fit_logit_irls", "fit_propensity",

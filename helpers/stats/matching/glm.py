@@ -197,7 +197,7 @@ def fit_logit_irls(X: np.ndarray, y: np.ndarray, *, max_iter: int = GLM_MAX_ITER
     converged = False
     iterations = 0
     Xw = Xk
-    for iterations in range(1, max_iter + 1):
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (the count is read after the loop)
         mu_eta = _logit_mu_eta(eta)
         z = eta + (y - mu) / mu_eta
         w = np.sqrt(mu_eta ** 2 / (mu * (1.0 - mu)))

@@ -203,7 +203,7 @@ def match_nearest_caliper(logit_ps, is_treated, ids, ratio: int = 2, caliper_sd:
 def _nullable(dtype) -> str | object:
     if pd.api.types.is_integer_dtype(dtype):
         return "Int64"
-    return "string" if pd.api.types.is_string_dtype(dtype) or dtype == object else dtype
+    return "string" if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype) else dtype
 
 
 def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, ratio: int = 2,

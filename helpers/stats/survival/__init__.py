@@ -29,11 +29,28 @@ returns a result flagged ``estimable=False`` with the reason.
 "1-, 3- and 5-year").
 """
 
-from helpers.stats.survival.cox import (COX_EPS, COX_ITER_MAX, COX_TABLE_COLUMNS, COX_TOLER_CHOL, COX_TOLER_INF,
-                                  CoxResult, TREATMENT_EFFECT_MODELS, cox_fit, treatment_effect,
-                                  univariate_then_multivariate_cox)
-from helpers.stats.survival.km import (KM_COLUMNS, ConfType, kaplan_meier, km_median, km_rates_at, km_rates_reported,
-                                 median_followup, survival_confint)
+from helpers.stats.survival.cox import (
+                                  COX_EPS,
+                                  COX_ITER_MAX,
+                                  COX_TABLE_COLUMNS,
+                                  COX_TOLER_CHOL,
+                                  COX_TOLER_INF,
+                                  TREATMENT_EFFECT_MODELS,
+                                  CoxResult,
+                                  cox_fit,
+                                  treatment_effect,
+                                  univariate_then_multivariate_cox,
+)
+from helpers.stats.survival.km import (
+                                  KM_COLUMNS,
+                                  ConfType,
+                                  kaplan_meier,
+                                  km_median,
+                                  km_rates_at,
+                                  km_rates_reported,
+                                  median_followup,
+                                  survival_confint,
+)
 from helpers.stats.survival.logrank import LogrankResult, logrank_test
 from helpers.stats.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
 from helpers.stats.survival.wording import logrank_reason, not_estimable_reason, time_point_label, time_points_phrase

@@ -206,7 +206,7 @@ def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
     halving = 0
     converged = False
     iterations = 0
-    for iterations in range(1, iter_max + 1):
+    for iterations in range(1, iter_max + 1):  # noqa: B007 (the count is read after the loop)
         newlk, u, info = _efron(Z, time, event, newbeta)
         finite = np.isfinite(newlk) and np.all(np.isfinite(u)) and np.all(np.isfinite(info))
         if finite and (abs(1 - best / newlk) <= eps if newlk != 0 else best == 0):

@@ -18,6 +18,7 @@ from scipy import stats
 
 from helpers.stats.survival.times import _clean_time_event
 
+
 @dataclass(frozen=True)
 class LogrankResult:
     """Log-rank test, as R's ``survdiff``.
