@@ -20,7 +20,7 @@ import pandas as pd
 
 from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoints, add_table1_categories
 from helpers.data.eligibility import add_eligibility
-from helpers.data.published import load_published
+from helpers.data.published import load_published, published_value
 from helpers.data.schema import ARMS
 from helpers.stats.survival import km_rates_reported
 
@@ -28,13 +28,21 @@ ENDPOINTS = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event")
 
 
 def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataFrame:
-    """Eligible patients with categories, endpoints and the matching flag (``matched``)."""
+    """Eligible patients with categories, endpoints and the matching flag (``matched``).
+
+    Matched with the *paper's* design (``matching_ratio`` and
+    ``matching_caliper_sd`` of ``data/published.csv``), not the run's
+    parameters: the check asks whether the cohort reproduces the published
+    study, whatever design a run then analyses it with.
+    """
     from helpers.stats.matching import propensity_match
 
+    ledger = load_published()
     df = add_eligibility(cohort)
     df = df[df["eligible"]].reset_index(drop=True)
     df = add_endpoints(add_table1_categories(df), cutoff=cutoff)
-    m = propensity_match(df, PROPENSITY_COVARIATES, ratio=2, caliper_sd=0.02)
+    m = propensity_match(df, PROPENSITY_COVARIATES, ratio=int(published_value(ledger, "matching_ratio")),
+                         caliper_sd=published_value(ledger, "matching_caliper_sd"))
     df["matched"] = m.matched_cohort["matched"].to_numpy().astype(bool)
     return df
 

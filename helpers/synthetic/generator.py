@@ -47,14 +47,16 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.derive import DAYS_PER_MONTH, PROPENSITY_COVARIATES, TABLE1_VARIABLES
-from helpers.data.published import load_published
+from helpers.data.published import load_published, published_value
 from helpers.data.schema import ADVERSE_EVENT_COLUMNS, ARMS, COHORT_COLUMNS
 
 SEED: int = 20260313
 CUTOFF = pd.Timestamp("2025-09-30")
 STUDY_START = pd.Timestamp("2011-12-01")
 STUDY_END = pd.Timestamp("2020-12-31")
-RATIO, CALIPER_SD = 2, 0.02
+# The paper's matching design, as the ledger states it (the generator calibrates the matched cohort to it).
+RATIO = int(published_value(load_published(), "matching_ratio"))
+CALIPER_SD = published_value(load_published(), "matching_caliper_sd")
 
 # Dose regimens (total Gy, fractions) inside the paper's 48-55 Gy in 5-8 fractions.
 REGIMENS_BED_LT_100 = ((48, 8), (49, 7), (48, 6), (50, 6), (55, 7), (55, 8), (50, 7))
