@@ -212,6 +212,25 @@ def test_html_has_every_float_xref_citation_and_source_line(html, report):
         assert f'id="{label}"' in (report / page).read_text(encoding="utf-8"), (page, label)
 
 
+def test_html_numbers_link_to_the_cells_that_computed_them(html, report, pdf_pages):
+    """Each inline number links to the notebook view at the cell that computed it (result-numbers.lua),
+    titled with its results row; in the PDF the numbers are plain text."""
+    links = html.select("a.result-number")
+    assert len(links) >= 100
+    pages: dict[str, str] = {}
+    for a in links:
+        page, cell = a["href"].split("#")
+        assert page.startswith("build/notebooks/") and page.endswith("-preview.html"), a["href"]
+        pages.setdefault(page, (report / page).read_text(encoding="utf-8"))
+        assert f'id="{cell}"' in pages[page], a["href"]
+        assert "notebook " + page.removeprefix("build/notebooks/").removesuffix("-preview.html") in a["title"]
+    hr = next(a for a in links if "quantity=treatment_hr, cohort=after, arm=SBRT+TACE, endpoint=OS" in a["title"])
+    assert hr["href"] == "build/notebooks/03_survival-preview.html#tbl-treatment-hr"
+    # the PDF shows the same number as plain text, without the span's markup
+    pdf = _norm(" ".join(pdf_pages))
+    assert _norm(hr.get_text(" ")) in pdf and "result-number" not in pdf and "{." not in pdf
+
+
 def test_html_table_captions_on_top(html):
     tables = [f for f in FLOATS if f.startswith(("tbl-", "supptbl-"))]
     assert len(tables) == 10
