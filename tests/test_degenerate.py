@@ -55,9 +55,10 @@ class _Runs(dict):
     """The run of each case, made the first time a test asks for it (``runs[name]``).
 
     Each case's tests carry the ``xdist_group`` of the case, so that `make test`'s parallel workers
-    (pytest-xdist, ``--dist loadgroup``) run a case once, on one worker, while other cases run on the
-    others. Kernels talk over private Unix sockets (``helpers.pipeline``), so runs at the same time
-    cannot race for TCP ports.
+    (pytest-xdist, ``--dist loadgroup``; ``tests/scheduling.py``) run a case once, on one worker, while
+    other cases run on the others. The runs last the session (a worker that runs another file's tests
+    between two of a case's would otherwise make the case again). Kernels talk over private Unix
+    sockets (``helpers.pipeline``), so runs at the same time cannot race for TCP ports.
     """
 
     def __init__(self, root: Path):
@@ -70,7 +71,7 @@ class _Runs(dict):
         return self[name]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> _Runs:
     return _Runs(tmp_path_factory.mktemp("degenerate"))
 
