@@ -46,6 +46,11 @@ from pathlib import Path
 from helpers.paths import (BUILD_AS_ENV, BUILD_INTO_ENV, INPUT_SNAPSHOT_ENV, NOTEBOOKS_DIR, ROOT, build_dir,
                            inputs_dir)
 
+# The jupyter_client kernel manager class for the notebooks' kernels; None is papermill's default (a new
+# interpreter per kernel). The test suite sets a faster one that still gives each notebook its own
+# process (tests/forkkernel.py); `make report` never changes it.
+KERNEL_MANAGER_CLASS: type | None = None
+
 NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction")
 
 
@@ -263,10 +268,11 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
         logger.setLevel(logging.INFO)
         logger.propagate = False  # papermill's own INFO lines (cell outputs) are not for the console
     sockets = tempfile.mkdtemp(prefix="hcc-kernel-")
+    manager = {"kernel_manager_class": KERNEL_MANAGER_CLASS} if KERNEL_MANAGER_CLASS is not None else {}
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=params, cwd=str(ROOT),
                                    kernel_name="python3", progress_bar=False, log_output=bool(printer),
-                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets))
+                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets), **manager)
     finally:
         unexecuted.unlink(missing_ok=True)
         shutil.rmtree(sockets, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Shared test options: R cross-checks run only with --run-r (make crosscheck); tests that share a build
 run on one worker of `make test`'s parallel run (pytest-xdist, ``--dist loadgroup``; see ``scheduling.py``),
-the slowest first."""
+the slowest first; the notebooks' kernels are forked from a process that has imported the libraries
+(``forkkernel.py``)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ import tempfile
 
 import pytest
 
+import forkkernel
 import scheduling
 
 _GROUPS_DIR = pytest.StashKey[str]()
@@ -60,6 +62,8 @@ def _slowest_first(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The notebooks' kernels of the runs made in this process are forked from a zygote (forkkernel.py).
+    forkkernel.install()
     # On the controller of a parallel run: the folder in which the workers leave their tests' groups.
     if getattr(config, "workerinput", None) is None and config.pluginmanager.hasplugin("xdist"):
         config.stash[_GROUPS_DIR] = tempfile.mkdtemp(prefix="hcc-xdist-groups-")
