@@ -53,6 +53,11 @@ from helpers.paths import (
     notebook_sources,
 )
 
+# The jupyter_client kernel manager class for the notebooks' kernels; None is papermill's default (a new
+# interpreter per kernel). The test suite sets a faster one that still gives each notebook its own
+# process (tests/forkkernel.py); `make report` never changes it.
+KERNEL_MANAGER_CLASS: type | None = None
+
 
 def parse_parameter(name: str, text: str) -> object:
     """A command-line parameter value: a Python literal if it parses as one, else the string."""
@@ -263,10 +268,11 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
         logger.setLevel(logging.INFO)
         logger.propagate = False  # papermill's own INFO lines (cell outputs) are not for the console
     sockets = tempfile.mkdtemp(prefix="hcc-kernel-")
+    manager = {"kernel_manager_class": KERNEL_MANAGER_CLASS} if KERNEL_MANAGER_CLASS is not None else {}
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=params, cwd=str(ROOT),
                                    kernel_name="python3", progress_bar=False, log_output=bool(printer),
-                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets))
+                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets), **manager)
     finally:
         unexecuted.unlink(missing_ok=True)
         shutil.rmtree(sockets, ignore_errors=True)

@@ -1,11 +1,18 @@
 """Shared test options: R cross-checks run only with --run-r (make crosscheck); tests that share a build
-run on one worker of `make test`'s parallel run (pytest-xdist, ``--dist loadgroup``)."""
+run on one worker of `make test`'s parallel run (pytest-xdist, ``--dist loadgroup``; see ``scheduling.py``),
+the slowest first; the notebooks' kernels are forked from a process that has imported the libraries
+(``forkkernel.py``)."""
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
+import forkkernel
 import pytest
+import scheduling
+
+_GROUPS_DIR = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,6 +26,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # The session's default build is made once per worker that needs it: keep its users on one worker.
         if "default_build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("default_build"))
+    _slowest_first(items)
+    scheduling.write_groups(config, items)
     if config.getoption("--run-r"):
         if shutil.which("Rscript") is None:
             raise pytest.UsageError("--run-r needs Rscript with the survival and MatchIt packages")
@@ -27,6 +36,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "r_crosscheck" in item.keywords:
             item.add_marker(skip)
+
+
+def _slowest_first(items: list[pytest.Item]) -> None:
+    """Order the tests so that the groups with the most ``slow`` tests come first, then single slow tests, then the rest.
+
+    A stable sort: within a group, and among the fast tests, the order of the files stays. The
+    parallel run hands out work in this order (``scheduling.GroupScheduling``), so the long builds
+    start at once on both workers and the fast tests fill the gaps at the end.
+    """
+    slow_in: dict[str | None, int] = {}
+    for item in items:
+        if item.get_closest_marker("slow"):
+            group = scheduling.group_of(item)
+            slow_in[group] = slow_in.get(group, 0) + 1
+
+    def weight(item: pytest.Item) -> int:
+        group = scheduling.group_of(item)
+        if group is not None:
+            return slow_in.get(group, 0)
+        return 1 if item.get_closest_marker("slow") else 0
+
+    items.sort(key=weight, reverse=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The notebooks' kernels of the runs made in this process are forked from a zygote (forkkernel.py).
+    forkkernel.install()
+    # On the controller of a parallel run: the folder in which the workers leave their tests' groups.
+    if getattr(config, "workerinput", None) is None and config.pluginmanager.hasplugin("xdist"):
+        config.stash[_GROUPS_DIR] = tempfile.mkdtemp(prefix="hcc-xdist-groups-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_GROUPS_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # pytest-xdist: the controller prepares a worker
+    node.workerinput[scheduling.GROUPS_KEY] = node.config.stash[_GROUPS_DIR]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from pathlib import Path
+
+    return scheduling.GroupScheduling(config, Path(config.stash[_GROUPS_DIR]), log)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 Each case of ``tests/degenerate_cases.py`` is run end to end, as a user
 would: ``python -m helpers.pipeline`` (validation, then every notebook under
-papermill) and ``python -m helpers.render`` (the manuscript, pip-only
-renderer). The tests then check what the results files and the rendered
+papermill; here through ``tests/forkkernel.py``, the same command line with
+faster-starting kernels) and ``python -m helpers.render`` (the manuscript,
+pip-only renderer). The tests then check what the results files and the rendered
 report say about the degenerate feature: the estimate is "not estimable"
 with its reason, never ``nan``, and the reason is listed in the analysis
 notes of the data-quality appendix.
@@ -22,7 +23,9 @@ import pandas as pd
 import pytest
 from degenerate_cases import CASES, DegenerateCase, find_private_values, private_values
 
+from helpers.data.schema import ARMS
 from helpers.paths import ROOT
+from helpers.results import NumberTable
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +41,8 @@ def _run_case(case: DegenerateCase, folder: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     # Paths relative to the project root, as `make report DATA=... OUT=...` gives them: the pages must show
     # them as given (test_pages_name_no_machine_path).
-    args = [sys.executable, "-m", "helpers.pipeline", "--cohort", os.path.relpath(cohort, ROOT),
+    # tests/forkkernel.py is `python -m helpers.pipeline` with kernels forked from a preloaded process.
+    args = [sys.executable, os.path.join("tests", "forkkernel.py"), "--cohort", os.path.relpath(cohort, ROOT),
             "--adverse-events", os.path.relpath(ae, ROOT), "--out", os.path.relpath(out, ROOT)]
     for name, value in case.parameters.items():
         args += ["-p", name, repr(value)]
@@ -55,9 +59,10 @@ class _Runs(dict):
     """The run of each case, made the first time a test asks for it (``runs[name]``).
 
     Each case's tests carry the ``xdist_group`` of the case, so that `make test`'s parallel workers
-    (pytest-xdist, ``--dist loadgroup``) run a case once, on one worker, while other cases run on the
-    others. Kernels talk over private Unix sockets (``helpers.pipeline``), so runs at the same time
-    cannot race for TCP ports.
+    (pytest-xdist, ``--dist loadgroup``; ``tests/scheduling.py``) run a case once, on one worker, while
+    other cases run on the others. The runs last the session (a worker that runs another file's tests
+    between two of a case's would otherwise make the case again). Kernels talk over private Unix
+    sockets (``helpers.pipeline``), so runs at the same time cannot race for TCP ports.
     """
 
     def __init__(self, root: Path):
@@ -70,7 +75,7 @@ class _Runs(dict):
         return self[name]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> _Runs:
     return _Runs(tmp_path_factory.mktemp("degenerate"))
 
@@ -194,9 +199,9 @@ def test_single_level_covariates_are_left_out_with_a_note(runs):
 @_on_case("treated_separated_from_controls")
 def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(runs):
     run = runs["treated_separated_from_controls"]
-    s = _result(run, "matching_summary").set_index("quantity")["value"]
-    assert s["n SBRT after"] == 0 and s["n SBRT+TACE after"] == 0
-    assert s["treated without control (dropped)"] == 43
+    n = NumberTable.read(run["out"])
+    assert [n.get("n_matched", cohort="after", arm=arm).value for arm in ARMS] == [0, 0]
+    assert n.get("n_treated_unmatched").value == 43
     assert any("separation" in n for n in _result(run, "propensity_notes")["note"])
     hr = _result(run, "treatment_hr")
     assert (hr.loc[hr["cohort"] == "after", "note"] == "no patients").all()
@@ -247,8 +252,9 @@ def test_tiny_arms_use_fishers_exact_test(runs):
 @_on_case("no_eligible_combination_patient")
 def test_one_arm_without_eligible_patients_is_reported_not_matched(runs):
     run = runs["no_eligible_combination_patient"]
-    s = _result(run, "matching_summary").set_index("quantity")["value"]
-    assert (s["n SBRT before"], s["n SBRT+TACE before"], s["n SBRT after"]) == (109, 0, 0)
+    n = NumberTable.read(run["out"])
+    assert [n.get("n_patients", cohort="before", arm=arm).value for arm in ARMS] == [109, 0]
+    assert n.get("n_matched", cohort="after", arm="SBRT").value == 0
     assert _result(run, "propensity_notes")["note"].tolist() == [
         "No SBRT+TACE patient is in the analysis (109 SBRT): no propensity model is fitted and nobody is matched."]
     hr = _result(run, "treatment_hr")

@@ -99,12 +99,18 @@ def _tree_digest(folder) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_two_runs_write_byte_identical_results(build, tmp_path):
-    """Same input and parameters, another output folder: every results file has the same bytes."""
+def test_two_runs_write_byte_identical_results(build, tmp_path, monkeypatch):
+    """Same input and parameters, another output folder: every results file has the same bytes.
+
+    The second run starts its kernels as `make report` does (a new interpreter each, papermill's
+    default), the session's build forked them (``tests/forkkernel.py``): the same bytes also show
+    that the test suite's faster kernels compute what production's do.
+    """
     from helpers.paths import ROOT
 
     inputs = _tree_digest(ROOT / "data")
     other = tmp_path / "elsewhere" / "build"
+    monkeypatch.setattr(pipeline, "KERNEL_MANAGER_CLASS", None)
     assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(other), {}) == 0
     first, second = _tree_digest(build / "results"), _tree_digest(other / "results")
     assert len(first) >= 18
