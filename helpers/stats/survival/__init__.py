@@ -14,7 +14,11 @@ here                                      module       R
                                                        where no one is at risk
 ``km_median(t, e)``                       ``km``       ``quantile(fit, 0.5)`` / ``print(fit)``
 ``logrank_test(t, e, g)``                 ``logrank``  ``survdiff(Surv(t, e) ~ g)``
+``logrank_test(t, e, g, strata=s)``       ``logrank``  ``survdiff(Surv(t, e) ~ g + strata(s))``
 ``cox_fit(df, "t", "e", ["x"])``          ``cox``      ``coxph(Surv(t, e) ~ x, ties = "efron")``
+``cox_fit(..., weights="w",               ``cox``      ``coxph(Surv(t, e) ~ x, weights = w, cluster = s)``
+cluster="s")``                                         (robust se)
+``cox_fit(..., strata="s")``              ``cox``      ``coxph(Surv(t, e) ~ x + strata(s))``
 ``treatment_effect(cox, "univariate")``   ``cox``      the arm's row of ``coxph(Surv(t, e) ~ arm)``
 ``median_followup(t, e)``                 ``km``       ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
 ``fix_near_ties(t)``                      ``times``    ``aeqSurv`` (``timefix = TRUE``)

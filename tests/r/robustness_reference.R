@@ -1,0 +1,25 @@
+# Reference values of tests/test_robustness.py (R 4.2.2, survival 3.5-3), on R's own data sets exported once:
+#   Rscript tests/r/robustness_reference.R export   # writes tests/data/lung.csv and tests/data/veteran.csv
+#   Rscript tests/r/robustness_reference.R          # prints the values the tests quote
+suppressPackageStartupMessages(library(survival))
+args <- commandArgs(trailingOnly = TRUE)
+if (length(args) && args[1] == "export") {
+  l <- survival::lung[, c("inst", "time", "status", "age", "sex", "ph.ecog")]
+  l$status <- l$status - 1                      # 1 = death, 0 = censored
+  l$w <- 1 + (seq_len(nrow(l)) %% 3) / 2       # fixed, non-integer case weights: 1, 1.5, 2
+  write.csv(l, "tests/data/lung.csv", row.names = FALSE, na = "")
+  v <- survival::veteran[, c("trt", "celltype", "time", "status", "karno", "age")]
+  write.csv(v, "tests/data/veteran.csv", row.names = FALSE, na = "")
+  quit()
+}
+p <- function(...) print(c(...), digits = 15)
+lung <- read.csv("tests/data/lung.csv")
+lung$sex <- factor(lung$sex)
+# stratified log-rank
+p(survdiff(Surv(time, status) ~ sex + strata(inst), data = lung)$chisq)
+# weighted Cox with cluster-robust variance
+f <- coxph(Surv(time, status) ~ age + sex, data = lung, weights = w, cluster = inst)
+p(coef(f)); p(sqrt(diag(f$naive.var))); p(sqrt(diag(f$var)))
+# stratified Cox
+f <- coxph(Surv(time, status) ~ age + sex + strata(inst), data = lung)
+p(coef(f)); p(sqrt(diag(f$var)))
