@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.stats.survival import cox_fit, logrank_test
+from helpers.stats.survival import cox_fit, cox_zph, logrank_test
 
 RTOL = 1e-6
 DATA = Path(__file__).parent / "data"
@@ -24,11 +24,16 @@ def close(actual, expected, rtol: float = RTOL) -> None:
                                rtol=rtol, atol=1e-12, equal_nan=True)
 
 
+def r_data(name: str, factor: str) -> pd.DataFrame:
+    """``tests/data/<name>.csv`` with the column ``factor`` as strings (R's factor of the reference calls)."""
+    d = pd.read_csv(DATA / f"{name}.csv")
+    d[factor] = d[factor].astype(str)
+    return d
+
+
 @pytest.fixture(scope="module")
 def lung() -> pd.DataFrame:
-    d = pd.read_csv(DATA / "lung.csv")
-    d["sex"] = d["sex"].astype(str)
-    return d
+    return r_data("lung", "sex")
 
 
 def test_stratified_logrank_matches_r_survdiff_strata(lung):
@@ -70,3 +75,49 @@ def test_unit_weights_leave_the_cox_fit_unchanged(lung):
     weighted = cox_fit(lung.assign(one=1.0), "time", "status", ["age", "sex"], weights="one")
     close(weighted.table["coef"], plain.table["coef"], rtol=1e-12)
     close(weighted.table["se"], plain.table["se"], rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def veteran() -> pd.DataFrame:
+    return r_data("veteran", "trt")
+
+
+def test_cox_zph_matches_r_per_term_and_global(lung):
+    # R: z <- cox.zph(coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung)); z$table
+    #            chisq             df  p
+    #    age     0.187987673652291  1  0.664596763116370
+    #    sex     2.305437227404980  1  0.128921998810963
+    #    ph.ecog 2.054248774054411  1  0.151782098908101
+    #    GLOBAL  4.463657588758625  3  0.215554945341795
+    z = cox_zph(lung, "time", "status", ["age", "sex", "ph.ecog"])
+    assert z.table["variable"].tolist() == ["age", "sex", "ph.ecog", "GLOBAL"]
+    close(z.table["chisq"], [0.187987673652291, 2.305437227404980, 2.054248774054411, 4.463657588758625])
+    close(z.table["p_value"], [0.664596763116370, 0.128921998810963, 0.151782098908101, 0.215554945341795])
+    assert z.table["df"].tolist() == [1, 1, 1, 3]
+    # R: head(cbind(z$time, z$x, z$y), 3)   (time, 1 - KM(t-), scaled Schoenfeld residuals)
+    #    5   0.000000000000  0.05965525154  3.005895004 -2.229264572
+    #    11  0.004405286344  0.12684908764 -1.908142917  1.879953588
+    #    11  0.004405286344  0.28519769776 -1.598126226 -2.560313879
+    close(z.residuals.iloc[:3, :2], [[5, 0.0], [11, 0.004405286344], [11, 0.004405286344]], rtol=1e-9)
+    close(z.residuals.iloc[:3, 2:], [[0.05965525154, 3.005895004, -2.229264572],
+                                     [0.12684908764, -1.908142917, 1.879953588],
+                                     [0.28519769776, -1.598126226, -2.560313879]], rtol=1e-8)
+
+
+def test_cox_zph_multilevel_factor_matches_r(veteran):
+    # R: cox.zph(coxph(Surv(time, status) ~ trt + karno + celltype, data = veteran))$table
+    #    trt       0.206307412064431  1  0.649677141169155981
+    #    karno    12.813325591115472  1  0.000344159278028016
+    #    celltype 14.531710396470377  3  0.002263890317298083
+    #    GLOBAL   22.859685274987335  5  0.000359064543553456
+    z = cox_zph(veteran, "time", "status", ["trt", "karno", "celltype"])
+    close(z.table["chisq"], [0.206307412064431, 12.813325591115472, 14.531710396470377, 22.859685274987335])
+    close(z.table["p_value"], [0.649677141169155981, 0.000344159278028016, 0.002263890317298083,
+                               0.000359064543553456])
+    assert z.table["df"].tolist() == [1, 1, 3, 5]
+
+
+def test_cox_zph_of_a_model_that_cannot_be_fitted_says_why():
+    d = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [0, 0, 0, 0], "arm": ["A", "B", "A", "B"]})
+    z = cox_zph(d, "t", "e", ["arm"])
+    assert z.table["chisq"].isna().all() and "no events" in z.reason

@@ -20,6 +20,7 @@ here                                      module       R
 cluster="s")``                                         (robust se)
 ``cox_fit(..., strata="s")``              ``cox``      ``coxph(Surv(t, e) ~ x + strata(s))``
 ``treatment_effect(cox, "univariate")``   ``cox``      the arm's row of ``coxph(Surv(t, e) ~ arm)``
+``cox_zph(df, "t", "e", ["x"])``          ``ph``       ``cox.zph(coxph(Surv(t, e) ~ x))`` (survival 3.x)
 ``median_followup(t, e)``                 ``km``       ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
 ``fix_near_ties(t)``                      ``times``    ``aeqSurv`` (``timefix = TRUE``)
 ========================================  ===========  ===============================================
@@ -56,13 +57,14 @@ from helpers.stats.survival.km import (
                                   survival_confint,
 )
 from helpers.stats.survival.logrank import LogrankResult, logrank_test
+from helpers.stats.survival.ph import ZphResult, cox_zph
 from helpers.stats.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
 from helpers.stats.survival.wording import logrank_reason, not_estimable_reason, time_point_label, time_points_phrase
 
 __all__ = [
     "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_rates_reported", "km_median", "median_followup",
     "survival_confint",
-    "LogrankResult", "logrank_test",
+    "LogrankResult", "logrank_test", "ZphResult", "cox_zph",
     "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "treatment_effect", "TREATMENT_EFFECT_MODELS", "COX_TABLE_COLUMNS",
     "COX_ITER_MAX", "COX_EPS", "COX_TOLER_CHOL", "COX_TOLER_INF",
     "TIME_TIE_TOLERANCE", "fix_near_ties",
