@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.stats.survival import cox_fit, cox_zph, logrank_test
+from helpers.stats.survival import cox_fit, cox_zph, logrank_test, rmst_difference
 
 RTOL = 1e-6
 DATA = Path(__file__).parent / "data"
@@ -121,3 +121,26 @@ def test_cox_zph_of_a_model_that_cannot_be_fitted_says_why():
     d = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [0, 0, 0, 0], "arm": ["A", "B", "A", "B"]})
     z = cox_zph(d, "t", "e", ["arm"])
     assert z.table["chisq"].isna().all() and "no events" in z.reason
+
+
+@pytest.mark.parametrize("tau, expected", [
+    # R: f <- survfit(Surv(time, status) ~ trt, data = veteran)
+    #    summary(f, rmean = 100)$table[, c("rmean", "se(rmean)")]
+    (100, [(68.0315430520034, 4.56209405085121), (60.1419537815126, 4.45097072351351)]),
+    #    summary(f, rmean = 500)$table[, c("rmean", "se(rmean)")]
+    (500, [(122.989948342402, 14.4128305710261), (122.356933193277, 17.8880891977445)]),
+])
+def test_rmst_per_arm_and_difference_match_r(veteran, tau, expected):
+    res = rmst_difference(veteran["time"], veteran["status"], veteran["trt"], tau, ["1", "2"])
+    close(res[["rmst", "se"]].iloc[:2], expected)
+    (r1, s1), (r2, s2) = expected
+    diff, se = res.iloc[2][["rmst", "se"]]
+    close([diff, se], [r2 - r1, np.hypot(s1, s2)])
+    close(res.iloc[2][["ci_lower", "ci_upper"]], [diff - 1.959963984540054 * se, diff + 1.959963984540054 * se])
+
+
+def test_rmst_beyond_the_last_follow_up_or_of_an_empty_arm_is_not_estimable():
+    res = rmst_difference([1.0, 2, 3, 10], [1, 0, 1, 0], ["A", "A", "B", "B"], 5, ["A", "B"])
+    assert np.isnan(res.loc[0, "rmst"]) and "beyond the last follow-up" in res.loc[0, "note"]
+    assert np.isfinite(res.loc[1, "rmst"]) and np.isnan(res.loc[2, "rmst"]) and res.loc[2, "note"].startswith("A:")
+    assert "no patients" in rmst_difference([1.0, 2], [1, 0], ["A", "A"], 1, ["A", "B"]).loc[1, "note"]

@@ -29,3 +29,7 @@ print(z$table, digits = 15); print(head(cbind(z$time, z$x, z$y), 3), digits = 10
 veteran <- read.csv("tests/data/veteran.csv")
 veteran$trt <- factor(veteran$trt)
 print(cox.zph(coxph(Surv(time, status) ~ trt + karno + celltype, data = veteran))$table, digits = 15)
+# restricted mean survival time per arm
+f <- survfit(Surv(time, status) ~ trt, data = veteran)
+print(summary(f, rmean = 100)$table[, c("rmean", "se(rmean)")], digits = 15)
+print(summary(f, rmean = 500)$table[, c("rmean", "se(rmean)")], digits = 15)
