@@ -144,3 +144,89 @@ def test_rmst_beyond_the_last_follow_up_or_of_an_empty_arm_is_not_estimable():
     assert np.isnan(res.loc[0, "rmst"]) and "beyond the last follow-up" in res.loc[0, "note"]
     assert np.isfinite(res.loc[1, "rmst"]) and np.isnan(res.loc[2, "rmst"]) and res.loc[2, "note"].startswith("A:")
     assert "no patients" in rmst_difference([1.0, 2], [1, 0], ["A", "A"], 1, ["A", "B"]).loc[1, "note"]
+
+
+@pytest.fixture(scope="module")
+def default_matched(default_cohorts):
+    """The default cohort before matching and the matched patients with MatchIt's weights and sets (notebook 06)."""
+    from helpers.data.schema import CONTROL_ARM, TREATED_ARM
+    from helpers.parameters import notebook_parameters
+    from helpers.stats.matching import propensity_match
+
+    p = {q.name: q.default for q in notebook_parameters()}
+    before = default_cohorts["before"]
+    m = propensity_match(before, p["covariates"], treated_arm=TREATED_ARM, control_arm=CONTROL_ARM,
+                         ratio=p["ratio"], caliper_sd=p["caliper_sd"]).matched_cohort
+    sets = m.loc[m["matched"] == 1, ["patient_id", "match_id", "weights"]]
+    return {"before": before, "after": before.merge(sets, on="patient_id")}
+
+
+ARMS2 = ["SBRT", "SBRT+TACE"]
+ENDPOINTS2 = {"OS": ("os_months", "os_event"), "PFS": ("pfs_months", "pfs_event")}
+
+# R (tests/r/robustness_reference.R default build/results), d the matched patients with weights and match_id:
+#   survdiff(Surv(time, status) ~ arm + strata(match_id), data = d)$chisq
+#   summary(coxph(Surv(time, status) ~ arm, data = d, weights = weights, cluster = match_id))$coefficients
+#   summary(coxph(Surv(time, status) ~ arm + strata(match_id), data = d))$coefficients
+#   endpoint: (stratified log-rank chisq, (weighted coef, robust se, p), (stratified coef, se, p))
+R_DEFAULT_MATCHED = {
+    "OS": (4.59574468085106, (-0.671795213524005, 0.37341277623039, 0.0720078244166154),
+           (-0.889909032031297, 0.42812222710753, 0.0376510862574141)),
+    "PFS": (4.34080717488788, (-0.384959063103041, 0.284958371540145, 0.17671757578664),
+            (-0.646275581671419, 0.315234828678098, 0.0403507555313388)),
+}
+# R: cox.zph(coxph(Surv(time, status) ~ arm, data = x))$table["arm", ]   and
+#    summary(survfit(Surv(time, status) ~ arm, data = x), rmean = 60)$table[, c("rmean", "se(rmean)")]
+#   (cohort, endpoint): (zph chisq, zph p, ((SBRT rmean, se), (SBRT+TACE rmean, se)))
+R_DEFAULT_PH_RMST = {
+    ("before", "OS"): (0.220995817406144, 0.638282200813264,
+                       ((49.9675591745666, 1.60248548111081), (51.0665202234419, 2.41918865999782))),
+    ("after", "OS"): (0.0587697759252672, 0.808451032127384,
+                      ((48.8969682328824, 2.08907641709407), (54.0369609855556, 2.21085317163348))),
+    ("before", "PFS"): (0.353764736525508, 0.551989701789952,
+                        ((35.7392328422341, 2.06815873996928), (37.7739362972093, 3.46573879196023))),
+    ("after", "PFS"): (0.0939283796397052, 0.759241205877243,
+                       ((35.8335547770147, 2.71756739179113), (41.3714350899722, 3.63890268900684))),
+}
+
+
+def test_default_cohort_matched_analyses_match_r(default_matched):
+    from helpers.stats.robustness import matched_analyses
+
+    t = matched_analyses(default_matched["after"], ENDPOINTS2, ARMS2).set_index(["endpoint", "analysis"])
+    for ep, (chisq, weighted, stratified) in R_DEFAULT_MATCHED.items():
+        close(t.loc[(ep, "stratified log-rank"), "chi2"], chisq)
+        for analysis, (coef, se, p) in (("weighted, cluster-robust", weighted), ("stratified on matched sets", stratified)):
+            row = t.loc[(ep, analysis)]
+            close([np.log(row["hr"]), row["p_value"]], [coef, p])
+            close(row["ci_upper"], np.exp(coef + 1.959963984540054 * se))
+
+
+def test_default_cohort_ph_tests_and_rmst_match_r(default_matched):
+    from helpers.stats.robustness import ph_tests, rmst_table
+
+    ph, residuals = ph_tests(default_matched, ENDPOINTS2, ARMS2)
+    rm = rmst_table(default_matched, ENDPOINTS2, ARMS2, 60).set_index(["cohort", "endpoint", "arm"])
+    ph = ph.set_index(["cohort", "endpoint"])
+    for (cohort, ep), (chisq, p, per_arm) in R_DEFAULT_PH_RMST.items():
+        close(ph.loc[(cohort, ep), ["chisq", "p_value"]], [chisq, p])
+        for arm, (mean, se) in zip(ARMS2, per_arm):
+            close(rm.loc[(cohort, ep, arm), ["rmst", "se"]], [mean, se])
+        assert len(residuals[(cohort, ep)]) == int(default_matched[cohort][ENDPOINTS2[ep][1]].sum())
+
+
+def test_robustness_tables_of_degenerate_data_say_why_instead_of_raising():
+    from helpers.stats.robustness import matched_analyses, ph_tests, rmst_table
+
+    nobody = pd.DataFrame({"os_months": pd.Series(dtype=float), "os_event": pd.Series(dtype=float),
+                           "arm": pd.Series(dtype=str), "weights": pd.Series(dtype=float),
+                           "match_id": pd.Series(dtype=str)})
+    eps = {"OS": ("os_months", "os_event")}
+    t = matched_analyses(nobody, eps, ARMS2)
+    assert t["hr"].isna().all() and t["p_value"].isna().all() and (t["note"] != "").all()
+    no_events = pd.DataFrame({"os_months": [1.0, 2, 3, 4], "os_event": [0, 0, 0, 0], "arm": ARMS2 * 2,
+                              "weights": 1.0, "match_id": ["a", "a", "b", "b"]})
+    ph, _ = ph_tests({"after": no_events}, eps, ARMS2)
+    assert ph["p_value"].isna().all() and "no events" in ph.loc[0, "note"]
+    rm = rmst_table({"after": nobody}, eps, ARMS2, 60)
+    assert rm["rmst"].isna().all() and (rm["note"] != "").all()

@@ -33,3 +33,22 @@ print(cox.zph(coxph(Surv(time, status) ~ trt + karno + celltype, data = veteran)
 f <- survfit(Surv(time, status) ~ trt, data = veteran)
 print(summary(f, rmean = 100)$table[, c("rmean", "se(rmean)")], digits = 15)
 print(summary(f, rmean = 500)$table[, c("rmean", "se(rmean)")], digits = 15)
+# the default cohort's matched-data analyses, proportional-hazards tests and RMST (after `make analysis`):
+#   Rscript tests/r/robustness_reference.R default build/results
+if (length(args) && args[1] == "default") {
+  a <- read.csv(file.path(args[2], "analysis_cohort.csv"), colClasses = c(patient_id = "character"))
+  m <- read.csv(file.path(args[2], "matched_cohort.csv"), colClasses = c(patient_id = "character"))
+  d <- merge(a, m[m$matched == 1, c("patient_id", "match_id", "weights")], by = "patient_id")
+  a$arm <- factor(a$arm, levels = c("SBRT", "SBRT+TACE")); d$arm <- factor(d$arm, levels = levels(a$arm))
+  for (ep in c("os", "pfs")) {
+    for (x in list(a, d)) { x$time <- x[[paste0(ep, "_months")]]; x$status <- x[[paste0(ep, "_event")]]
+      print(cox.zph(coxph(Surv(time, status) ~ arm, data = x))$table, digits = 15)
+      print(summary(survfit(Surv(time, status) ~ arm, data = x), rmean = 60)$table[, c("rmean", "se(rmean)")],
+            digits = 15) }
+    d$time <- d[[paste0(ep, "_months")]]; d$status <- d[[paste0(ep, "_event")]]
+    p(survdiff(Surv(time, status) ~ arm + strata(match_id), data = d)$chisq)
+    print(summary(coxph(Surv(time, status) ~ arm, data = d, weights = weights, cluster = match_id))$coefficients,
+          digits = 15)
+    print(summary(coxph(Surv(time, status) ~ arm + strata(match_id), data = d))$coefficients, digits = 15)
+  }
+}
