@@ -98,14 +98,15 @@ ph, ph_residuals = ph_tests(cohorts, endpoints, arms)
 _ = write_result(ph, "ph_test", build_dir, numbers=ph_rows(ph))
 
 # %%
-#| label: fig-ph-residuals
-#| fig-cap: "Scaled Schoenfeld residuals of the treatment term (SBRT+TACE vs SBRT alone) against time in the matched cohort, overall survival (A) and progression-free survival (B): each point an event; LOWESS smooth (red) and the fitted log hazard ratio (dashed). A smooth that drifts from the dashed line says the hazard ratio changes over follow-up; the p-value is the cox.zph test."
+#| label: ph-residuals
+# A supplementary figure of the report (its caption is in index.qmd): the scaled Schoenfeld residuals of the
+# treatment term against time, matched cohort, OS (A) and PFS (B); LOWESS smooth and the fitted log hazard ratio.
 ph_by = ph.set_index(["cohort", "endpoint"])
 panels = [dict(residuals=ph_residuals[("after", ep)], column=f"arm[{treated_arm}]",
                title=f"{'AB'[i]}. {ep}, after matching", p_value=ph_by.loc[("after", ep), "p_value"],
                note=ph_by.loc[("after", ep), "note"])
           for i, ep in enumerate(endpoints)]
-show_figure(plot_ph_residuals(panels), "fig-ph-residuals", build_dir)
+show_figure(plot_ph_residuals(panels), "ph-residuals", build_dir)
 
 # %% [markdown]
 # ## Restricted mean survival time
@@ -138,8 +139,9 @@ evalues = evalue_table(treatment_hr, cohorts, endpoints)
 _ = write_result(evalues, "evalues", build_dir, numbers=evalue_rows(evalues))
 
 # %%
-#| label: tbl-evalues
-#| tbl-cap: "E-values of the treatment hazard ratio (the treatment effect of the Methods) and of its confidence limit closer to 1: the strength of association, on the risk-ratio scale, an unmeasured confounder would need with both treatment and outcome to explain the effect (or its significance) away. Outcomes with the event in 15% or more of the cohort use the common-outcome transformation of the hazard ratio."
+#| label: evalue-table
+# A supplementary table of the report (its caption is in index.qmd). Outcomes with the event in 15% or more of
+# the cohort use the common-outcome transformation of the hazard ratio.
 show_df(pd.DataFrame({
     "Cohort": evalues["cohort"].map(cohort_label),
     "Endpoint": evalues["endpoint"],
