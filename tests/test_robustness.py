@@ -196,7 +196,7 @@ def test_default_cohort_matched_analyses_match_r(default_matched):
     t = matched_analyses(default_matched["after"], ENDPOINTS2, ARMS2).set_index(["endpoint", "analysis"])
     for ep, (chisq, weighted, stratified) in R_DEFAULT_MATCHED.items():
         close(t.loc[(ep, "stratified log-rank"), "chi2"], chisq)
-        for analysis, (coef, se, p) in (("weighted, cluster-robust", weighted), ("stratified on matched sets", stratified)):
+        for analysis, (coef, se, p) in (("weighted cluster-robust", weighted), ("stratified on matched sets", stratified)):
             row = t.loc[(ep, analysis)]
             close([np.log(row["hr"]), row["p_value"]], [coef, p])
             close(row["ci_upper"], np.exp(coef + 1.959963984540054 * se))

@@ -85,6 +85,8 @@ def plot_effect_summary(effects: pd.DataFrame, published: Mapping[str, float] | 
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_yticks(y, block["analysis"].tolist())
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel("Hazard ratio, SBRT+TACE vs SBRT alone (95% CI)")
-    fig.tight_layout()
+        ax.set_xlabel("HR, SBRT+TACE vs SBRT alone (95% CI)")
+    # fixed margins (the analysis labels on the left, the HR text right of each panel); the saved figure is cropped
+    # to its contents, and long "not estimable (reason)" texts cannot make a layout engine fail
+    fig.subplots_adjust(left=0.3, right=0.82, wspace=0.75, bottom=0.2)
     return fig

@@ -32,7 +32,7 @@ from helpers.stats.survival import cox_fit, cox_zph, logrank_reason, logrank_tes
 #: The analyses of the matched cohort, in the order of the report's table.
 MATCHED_ANALYSES = {
     "as independent": "Cox, matched patients analysed as independent (the paper's)",
-    "weighted, cluster-robust": "Cox with matching weights and a cluster-robust variance on the matched sets",
+    "weighted cluster-robust": "Cox with matching weights and a cluster-robust variance on the matched sets",
     "stratified on matched sets": "Cox stratified on the matched sets",
 }
 #: Share of patients with the event above which an outcome is common (E-value transformation; VanderWeele 2017).
@@ -75,7 +75,7 @@ def matched_analyses(matched: pd.DataFrame, endpoints: Endpoints, arms: Sequence
     rows = []
     for ep, (tcol, ecol) in endpoints.items():
         fits = {"as independent": cox_fit(matched, tcol, ecol, ["arm"], levels),
-                "weighted, cluster-robust": cox_fit(matched, tcol, ecol, ["arm"], levels, weights=weights,
+                "weighted cluster-robust": cox_fit(matched, tcol, ecol, ["arm"], levels, weights=weights,
                                                     cluster=matched_set),
                 "stratified on matched sets": cox_fit(matched, tcol, ecol, ["arm"], levels, strata=matched_set)}
         for analysis, res in fits.items():
