@@ -61,7 +61,7 @@ class RobustnessNumbers(ResultNumbers):
         """Whether the treatment HR's direction and significance hold across the analyses of the matched cohort.
 
         E.g. 'the hazard ratio favoured SBRT+TACE in all 3 analyses of the matched cohort and was statistically
-        significant at the 5% level in 1 of them (stratified on matched sets)'.
+        significant in one of them (stratified on matched sets)'.
         """
         rows = [(a, self.get("matched_hr", cohort="after", endpoint=endpoint, arm=TREATED_ARM, level=a))
                 for a in MATCHED_ANALYSES]
@@ -73,6 +73,8 @@ class RobustnessNumbers(ResultNumbers):
                      f"favoured {CONTROL_ARM} alone" if lower == 0 else "changed direction")
         significant = [a for a, n in ok if n.p_value < alpha]
         which = f" ({', '.join(significant)})" if significant and len(significant) < len(ok) else ""
-        counted = "all" if len(ok) == len(rows) else f"{len(ok)} estimable of the"
-        return Linked(f"the hazard ratio {direction} in {counted} {len(rows)} analyses of the matched cohort and was "
-                      f"statistically significant at the {100 * alpha:g}% level in {len(significant)} of them{which}")
+        words = {0: "none", 1: "one", 2: "two", 3: "three"}
+        counted = "all" if len(ok) == len(rows) else f"{words.get(len(ok), len(ok))} estimable of the"
+        return Linked(f"the hazard ratio {direction} in {counted} {words.get(len(rows), len(rows))} analyses of the "
+                      f"matched cohort and was statistically significant in {words.get(len(significant))} of them"
+                      f"{which}")
