@@ -133,14 +133,14 @@ def test_failed_run_keeps_the_previous_build_and_says_why(build, tmp_path, capsy
     err = captured.err
     failed = tmp_path / "build.partial" / "notebooks" / "03_survival.ipynb"
     # One message: notebook, cell (number, label, first line), the exception's type and message, the kept notebook.
-    assert re.search(r"\[4/6\] 03_survival FAILED in cell \d+ of \d+ \(In \[\d+\]\), label 'km-logrank', which starts "
+    assert re.search(r"\[4/7\] 03_survival FAILED in cell \d+ of \d+ \(In \[\d+\]\), label 'km-logrank', which starts "
                      r"`rates, tests = \[\], \[\]`:\n  ValueError: conf_type must be 'log-log', 'log' or 'plain', "
                      r"not 'bogus'\n", err), err
     assert f"kept at {failed}." in err and "previous build" in err
     assert "Traceback" not in err and "\x1b[" not in err and len(err) < 1000
     # progress: which notebook, and which section of it
-    assert "[2/6] 01_eligibility: Flow of patients" in captured.out
-    assert "[3/6] 02_matching: Propensity model" in captured.out
+    assert "[2/7] 01_eligibility: Flow of patients" in captured.out
+    assert "[3/7] 02_matching: Propensity model" in captured.out
     assert _tree_digest(out) == previous
     nb = json.loads(failed.read_text())
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]

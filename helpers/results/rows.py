@@ -25,6 +25,12 @@ function                      quantity (key columns used)                       
 ``progression_rows``          table2_n (cohort, arm, level=key)                      table2_n, n_progression,
                                                                                      n_death, n_infield_*
 ``input_rows``                input_rows (variable=input)                            --
+``matched_analysis_rows``     matched_hr (endpoint, arm, level=analysis; CI, p);     --
+                              stratified_logrank_p/_chi2 (cohort=after, endpoint)
+``ph_rows``                   ph_test (cohort, endpoint, variable; chi2, p)          --
+``rmst_rows``                 rmst (cohort, endpoint, arm or 'difference',           --
+                              months=tau; CI, p)
+``evalue_rows``               evalue (cohort, endpoint, level=estimate/ci)           --
 ============================  =====================================================  ==========================
 
 The matching summary is built here too (:func:`matching_summary`): its wide
@@ -183,3 +189,38 @@ def input_rows(inputs: pd.DataFrame) -> Rows:
 
 def ledger_rows(n_compared: int, n_exact: int) -> Rows:
     return [number("ledger_compared", n_compared), number("ledger_exact", n_exact)]
+
+
+# Robustness of the treatment effect (notebook 06).
+
+def matched_analysis_rows(matched_analyses: pd.DataFrame, treated_arm: str) -> Rows:
+    """The matched cohort's treatment HR per analysis (level) and endpoint, and the stratified log-rank p."""
+    rows: Rows = []
+    for r in matched_analyses.itertuples():
+        if r.analysis == "stratified log-rank":
+            rows.append(number("stratified_logrank_p", r.p_value, cohort="after", endpoint=r.endpoint, note=r.note))
+            rows.append(number("stratified_logrank_chi2", r.chi2, cohort="after", endpoint=r.endpoint, note=r.note))
+        else:
+            rows.append(number("matched_hr", r.hr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value,
+                               note=not_estimable_reason(r.note) if pd.isna(r.hr) else "", cohort="after",
+                               endpoint=r.endpoint, arm=treated_arm, level=r.analysis))
+    return rows
+
+
+def ph_rows(ph: pd.DataFrame) -> Rows:
+    """The proportional-hazards test (cox.zph) of the treatment term: chi-squared and p per cohort and endpoint."""
+    return [number("ph_test", r.chisq, p_value=r.p_value, note=r.note, cohort=r.cohort, endpoint=r.endpoint,
+                   variable=r.variable) for r in ph.itertuples()]
+
+
+def rmst_rows(rmst: pd.DataFrame) -> Rows:
+    """RMST (months, CI) per cohort, endpoint and arm at tau (months), and the difference (arm='difference')."""
+    return [number("rmst", r.rmst, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value, note=r.note,
+                   cohort=r.cohort, endpoint=r.endpoint, arm=r.arm, months=r.tau) for r in rmst.itertuples()]
+
+
+def evalue_rows(evalues: pd.DataFrame) -> Rows:
+    """E-values of the treatment HR (level 'estimate') and of its CI limit closer to 1 (level 'ci')."""
+    return [row for r in evalues.itertuples() for row in (
+        number("evalue", r.evalue, note=r.note, cohort=r.cohort, endpoint=r.endpoint, level="estimate"),
+        number("evalue", r.evalue_ci, note=r.note, cohort=r.cohort, endpoint=r.endpoint, level="ci"))]

@@ -14,8 +14,15 @@ here                                      module       R
                                                        where no one is at risk
 ``km_median(t, e)``                       ``km``       ``quantile(fit, 0.5)`` / ``print(fit)``
 ``logrank_test(t, e, g)``                 ``logrank``  ``survdiff(Surv(t, e) ~ g)``
+``logrank_test(t, e, g, strata=s)``       ``logrank``  ``survdiff(Surv(t, e) ~ g + strata(s))``
 ``cox_fit(df, "t", "e", ["x"])``          ``cox``      ``coxph(Surv(t, e) ~ x, ties = "efron")``
+``cox_fit(..., weights="w",               ``cox``      ``coxph(Surv(t, e) ~ x, weights = w, cluster = s)``
+cluster="s")``                                         (robust se)
+``cox_fit(..., strata="s")``              ``cox``      ``coxph(Surv(t, e) ~ x + strata(s))``
 ``treatment_effect(cox, "univariate")``   ``cox``      the arm's row of ``coxph(Surv(t, e) ~ arm)``
+``cox_zph(df, "t", "e", ["x"])``          ``ph``       ``cox.zph(coxph(Surv(t, e) ~ x))`` (survival 3.x)
+``rmst(t, e, 60)``                        ``rmst``     ``print(survfit(Surv(t, e) ~ 1), rmean = 60)``
+``rmst_difference(t, e, g, 60, arms)``    ``rmst``     the same per arm, and the difference (Wald CI)
 ``median_followup(t, e)``                 ``km``       ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
 ``fix_near_ties(t)``                      ``times``    ``aeqSurv`` (``timefix = TRUE``)
 ========================================  ===========  ===============================================
@@ -52,13 +59,16 @@ from helpers.stats.survival.km import (
                                   survival_confint,
 )
 from helpers.stats.survival.logrank import LogrankResult, logrank_test
+from helpers.stats.survival.ph import ZphResult, cox_zph
+from helpers.stats.survival.rmst import RMST_COLUMNS, Rmst, rmst, rmst_difference
 from helpers.stats.survival.times import TIME_TIE_TOLERANCE, fix_near_ties
 from helpers.stats.survival.wording import logrank_reason, not_estimable_reason, time_point_label, time_points_phrase
 
 __all__ = [
     "ConfType", "KM_COLUMNS", "kaplan_meier", "km_rates_at", "km_rates_reported", "km_median", "median_followup",
     "survival_confint",
-    "LogrankResult", "logrank_test",
+    "LogrankResult", "logrank_test", "ZphResult", "cox_zph",
+    "Rmst", "rmst", "rmst_difference", "RMST_COLUMNS",
     "CoxResult", "cox_fit", "univariate_then_multivariate_cox", "treatment_effect", "TREATMENT_EFFECT_MODELS", "COX_TABLE_COLUMNS",
     "COX_ITER_MAX", "COX_EPS", "COX_TOLER_CHOL", "COX_TOLER_INF",
     "TIME_TIE_TOLERANCE", "fix_near_ties",

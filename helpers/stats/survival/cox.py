@@ -4,6 +4,9 @@
 here                                      R
 ========================================  ===============================================
 ``cox_fit(df, "t", "e", ["x"])``          ``coxph(Surv(t, e) ~ x, ties = "efron")``
+``cox_fit(..., weights="w")``             ``coxph(Surv(t, e) ~ x, weights = w)``
+``cox_fit(..., cluster="s")``             ``coxph(Surv(t, e) ~ x, cluster = s)`` (robust se)
+``cox_fit(..., strata="s")``              ``coxph(Surv(t, e) ~ x + strata(s))``
 ========================================  ===============================================
 
 The model is fitted by Newton-Raphson on the Efron partial likelihood, a
@@ -59,6 +62,8 @@ class CoxResult:
     lr_df: int = 0
     lr_p_value: float = math.nan
     vcov: pd.DataFrame = field(default_factory=pd.DataFrame)
+    naive_vcov: pd.DataFrame = field(default_factory=pd.DataFrame)
+    robust: bool = False
 
 
 def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, Sequence]
@@ -102,17 +107,21 @@ def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, 
     return X, names, variables, problems
 
 
-def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray
-           ) -> tuple[float, np.ndarray, np.ndarray]:
+def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
+           weights: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     r"""Efron log partial likelihood, score and information (rows sorted by time).
 
     At an event time with :math:`d` tied events, the :math:`l`-th of them
     (:math:`l = 0..d-1`) sees the risk set with a fraction :math:`l/d` of the
-    tied events' weight removed.
+    tied events' weight removed. With case ``weights`` :math:`w_i`, risk
+    scores are :math:`w_i e^{x_i^\top\beta}` and each of the :math:`d` terms
+    counts with the tied events' mean weight, as R's ``coxfit6``.
     """
     eta = X @ beta
     eta_max = np.max(eta) if eta.size else 0.0
     w = np.exp(eta - eta_max)  # shift: the likelihood is invariant to it, and exp cannot overflow
+    if weights is not None:
+        w = w * weights
     wx = w[:, None] * X
     wxx = wx[:, :, None] * X[:, None, :]
     # Risk-set sums: reverse cumulative sums, read at the first row of each time.
@@ -136,11 +145,73 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray
     a1 = s1[first][j] - frac[:, None] * t1[j]
     a2 = s2[first][j] - frac[:, None, None] * t2[j]
     with np.errstate(divide="ignore", invalid="ignore"):
-        loglik = float(np.sum(eta[ev] - eta_max) - np.sum(np.log(a0)))
         mean = a1 / a0[:, None]
-        score = X[ev].sum(axis=0) - mean.sum(axis=0)
-        info = (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+        if weights is None:
+            loglik = float(np.sum(eta[ev] - eta_max) - np.sum(np.log(a0)))
+            score = X[ev].sum(axis=0) - mean.sum(axis=0)
+            info = (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+        else:
+            meanwt = (np.bincount(idx[ev], weights=weights[ev], minlength=times.size) / np.maximum(d, 1))[j]
+            loglik = float(np.sum(weights[ev] * (eta[ev] - eta_max)) - np.sum(meanwt * np.log(a0)))
+            score = (weights[ev, None] * X[ev]).sum(axis=0) - (meanwt[:, None] * mean).sum(axis=0)
+            info = (meanwt[:, None, None] * (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :])).sum(axis=0)
     return loglik, score, info
+
+
+def _efron_strata(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
+                  weights: np.ndarray | None = None, strata: np.ndarray | None = None
+                  ) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`_efron` summed over strata (rows sorted by stratum, then time; ``strata`` integer codes)."""
+    if strata is None:
+        return _efron(X, time, event, beta, weights)
+    loglik, score, info = 0.0, np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1]))
+    for lo, hi in _stratum_bounds(strata):
+        part = slice(lo, hi)
+        ll, u, i = _efron(X[part], time[part], event[part], beta, None if weights is None else weights[part])
+        loglik, score, info = loglik + ll, score + u, info + i
+    return loglik, score, info
+
+
+def _stratum_bounds(strata: np.ndarray) -> list[tuple[int, int]]:
+    """Start and end rows of each run of equal codes in the sorted ``strata``."""
+    cuts = np.flatnonzero(np.diff(strata)) + 1
+    edges = np.concatenate([[0], cuts, [strata.size]])
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
+                     weights: np.ndarray) -> np.ndarray:
+    r"""Efron score residuals of each row (one stratum, rows sorted by time), as R's ``residuals(fit, "score")``.
+
+    Row :math:`i`'s residual is :math:`\delta_i (x_i - \bar x^*_{j(i)}) - \sum_j \sum_{l} c_{il}
+    \frac{\bar w_j}{A_{jl}} r_i (x_i - \bar x_{jl})`, where the :math:`l`-th Efron term at time
+    :math:`t_j` has denominator :math:`A_{jl}` and mean :math:`\bar x_{jl}`, :math:`\bar x^*_j` is their
+    average, :math:`\bar w_j` the tied events' mean weight, :math:`r_i = e^{x_i^\top\beta}` and
+    :math:`c_{il}` is 1 for a row at risk and :math:`1 - l/d_j` for one of the :math:`d_j` tied events.
+    The weighted residuals :math:`w_i L_i` sum to the score.
+    """
+    n, p = X.shape
+    r = np.exp(X @ beta - (np.max(X @ beta) if n else 0.0))
+    rw = r * weights
+    out = np.zeros((n, p))
+    times = np.unique(time[event == 1])
+    for tj in times:
+        at_risk = time >= tj
+        dead = (time == tj) & (event == 1)
+        dcount = int(dead.sum())
+        meanwt = weights[dead].sum() / dcount
+        s0, s1 = rw[at_risk].sum(), (rw[at_risk, None] * X[at_risk]).sum(axis=0)
+        d0, d1 = rw[dead].sum(), (rw[dead, None] * X[dead]).sum(axis=0)
+        xbar_star = np.zeros(p)
+        for ll in range(dcount):
+            f = ll / dcount
+            a0 = s0 - f * d0
+            xbar = (s1 - f * d1) / a0
+            xbar_star += xbar / dcount
+            c = np.where(dead, 1.0 - f, 1.0)[at_risk]
+            out[at_risk] -= (meanwt / a0) * (c * r[at_risk])[:, None] * (X[at_risk] - xbar)
+        out[dead] += X[dead] - xbar_star
+    return out
 
 
 def _ldl_rank(info: np.ndarray, toler: float = COX_TOLER_CHOL) -> np.ndarray:
@@ -185,7 +256,8 @@ class _NewtonFit:
 
 
 def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
-                        iter_max: int = COX_ITER_MAX, eps: float = COX_EPS) -> _NewtonFit:
+                        iter_max: int = COX_ITER_MAX, eps: float = COX_EPS,
+                        weights: np.ndarray | None = None, strata: np.ndarray | None = None) -> _NewtonFit:
     """R's ``coxfit6`` loop: start at 0, Newton steps, step-halving, relative-loglik stop."""
     # Centre and scale non-{-1,0,1} columns as coxph does; Newton is affine
     # invariant, so this only keeps exp() and the pivot tolerance well behaved.
@@ -200,14 +272,17 @@ def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
 
     p = Z.shape[1]
     beta = np.zeros(p)
-    loglik0, u, info = _efron(Z, time, event, beta)
+    def efron(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        return _efron_strata(Z, time, event, b, weights, strata)
+
+    loglik0, u, info = efron(beta)
     best = loglik0
     newbeta = beta + solve(info, u)
     halving = 0
     converged = False
     iterations = 0
     for iterations in range(1, iter_max + 1):  # noqa: B007 (the count is read after the loop)
-        newlk, u, info = _efron(Z, time, event, newbeta)
+        newlk, u, info = efron(newbeta)
         finite = np.isfinite(newlk) and np.all(np.isfinite(u)) and np.all(np.isfinite(info))
         if finite and (abs(1 - best / newlk) <= eps if newlk != 0 else best == 0):
             beta, best, converged = newbeta, newlk, True
@@ -221,10 +296,24 @@ def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
             step = solve(info, u)
             beta, newbeta = newbeta, newbeta + step
     if not converged:
-        best, u, info = _efron(Z, time, event, beta)
+        best, u, info = efron(beta)
     var = _generalized_inverse(info)
     return _NewtonFit(beta=beta * scale, var=var * np.outer(scale, scale), score=u / scale,
                       loglik_null=loglik0, loglik=best, iterations=iterations, converged=converged)
+
+
+def _robust_variance(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray, var: np.ndarray,
+                     weights: np.ndarray, strata: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """Cluster-robust variance :math:`D^\top D` of R's ``coxph(..., cluster = )``: weighted dfbeta
+    residuals (score residuals times weight times the model-based variance) summed within cluster."""
+    score = np.zeros_like(X)
+    for lo, hi in _stratum_bounds(strata):
+        part = slice(lo, hi)
+        score[part] = _score_residuals(X[part], time[part], event[part], beta, weights[part])
+    dfbeta = (weights[:, None] * score) @ var
+    collapsed = np.zeros((int(cluster.max()) + 1, X.shape[1]))
+    np.add.at(collapsed, cluster, dfbeta)
+    return collapsed.T @ collapsed
 
 
 def _not_estimable(terms: Sequence[str], reason: str, n: int = 0, n_events: int = 0,
@@ -240,7 +329,8 @@ def _not_estimable(terms: Sequence[str], reason: str, n: int = 0, n_events: int 
 
 
 def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence[str],
-            levels: Mapping[str, Sequence] | None = None, conf_level: float = 0.95) -> CoxResult:
+            levels: Mapping[str, Sequence] | None = None, conf_level: float = 0.95,
+            weights: str | None = None, strata: str | None = None, cluster: str | None = None) -> CoxResult:
     r"""Cox proportional-hazards model with Efron ties, as R's ``coxph``.
 
     Maximises the Efron (1977) partial likelihood
@@ -272,6 +362,19 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
         their sorted values, as R's ``factor()``.
     conf_level : float
         Coverage of the HR interval.
+    weights : str, optional
+        Column of case weights (e.g. MatchIt's matching weights): each row's
+        contributions to the partial likelihood are multiplied by its weight,
+        tied events counting with their mean weight (R ``weights = w``).
+    strata : str, optional
+        Column of strata: a separate baseline hazard (risk sets) per stratum,
+        common coefficients (R ``+ strata(s)``), e.g. the matched sets.
+    cluster : str, optional
+        Column of clusters (e.g. the matched set): the variance is the
+        cluster-robust sandwich :math:`D^\top D`, :math:`D` the weighted
+        dfbeta residuals summed within cluster (R ``cluster = s``; its
+        ``robust se``); ``se``, the CI and p then use it, and
+        ``naive_vcov`` keeps the model-based variance.
 
     Returns
     -------
@@ -302,12 +405,13 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
     levels = dict(levels or {})
     terms = list(terms)
     try:
-        missing = [c for c in [duration_col, event_col, *terms] if c not in df.columns]
+        extra = [c for c in (weights, strata, cluster) if c is not None]
+        missing = [c for c in [duration_col, event_col, *terms, *extra] if c not in df.columns]
         if missing:
             return _not_estimable(terms, f"column(s) not in the data: {missing}")
         if len(df) == 0:
             return _not_estimable(terms, "no patients")
-        data = df[[duration_col, event_col, *terms]].dropna()
+        data = df[list(dict.fromkeys([duration_col, event_col, *terms, *extra]))].dropna()
         n = len(data)
         if n == 0:
             return _not_estimable(terms, "no complete rows")
@@ -344,16 +448,27 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
             reasons = "; ".join(dict.fromkeys([*problems.values(), *rows.loc[~keep, "note"]]))
             return _not_estimable(terms, reasons or "no estimable terms", n, n_events, assemble(rows))
 
-        order_t = np.argsort(t, kind="stable")
-        fit = _cox_newton_raphson(X[order_t][:, keep], t[order_t], e[order_t])
+        s_code = pd.factorize(data[strata])[0] if strata is not None else np.zeros(n, dtype=int)
+        order_t = np.lexsort((t, s_code))
+        w = data[weights].to_numpy(dtype=float)[order_t] if weights is not None else None
+        if w is not None and np.any(w < 0):
+            return _not_estimable(terms, f"negative weights in column '{weights}'", n, n_events, assemble(rows))
+        Xs = X[order_t][:, keep]
+        fit = _cox_newton_raphson(Xs, t[order_t], e[order_t], weights=w,
+                                  strata=s_code[order_t] if strata is not None else None)
         coef, var = fit.beta, fit.var
+        naive_var = var
+        if cluster is not None:
+            var = _robust_variance(Xs, t[order_t], e[order_t], coef, var,
+                                   np.ones(n) if w is None else w, s_code[order_t],
+                                   pd.factorize(data[cluster])[0][order_t])
         se = np.sqrt(np.diag(var))
         z = _z(conf_level)
         kept_rows = rows.index[keep]
         # R's check: a Newton step that is still large relative to the coefficient.
-        step = np.abs(fit.score @ var)
+        step = np.abs(fit.score @ naive_var)
         infinite = ~np.isfinite(fit.score) | ((step > COX_EPS) & (step > COX_TOLER_INF * np.abs(coef)))
-        singular = np.diag(var) == 0
+        singular = np.diag(naive_var) == 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             rows.loc[kept_rows, "coef"] = coef
             rows.loc[kept_rows, "se"] = se
@@ -400,6 +515,8 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
             loglik_null=fit.loglik_null, loglik=fit.loglik, lr_chi2=float(lr), lr_df=lr_df,
             lr_p_value=float(stats.chi2.sf(lr, lr_df)) if fit.converged and lr_df > 0 else math.nan,
             vcov=pd.DataFrame(var, index=kept_names, columns=kept_names),
+            naive_vcov=pd.DataFrame(naive_var, index=kept_names, columns=kept_names),
+            robust=cluster is not None,
         )
     except Exception as exc:  # noqa: BLE001 - the notebook must get a result, not a traceback
         return _not_estimable(terms, f"fit failed: {type(exc).__name__}: {exc}")
