@@ -30,7 +30,8 @@ README_MD: Path = ROOT / "README.md"
 DATA_DICTIONARY_MD: Path = DOCS_DIR / "data-dictionary.md"
 
 #: The notebooks of the analysis, in the order they run (each reads what the earlier ones wrote).
-NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction")
+NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction",
+                  "07_reviewer")
 
 
 def notebook_sources(names: tuple[str, ...] = NOTEBOOK_ORDER) -> list[Path]:

@@ -79,3 +79,43 @@ def test_power_at_the_schoenfeld_size_is_the_planned_power():
     t = trial_size(0.62, 0.05, 0.8, control_hazard=hazard_from_survival(0.618, 60), accrual=36, followup=24)
     assert power_at(t.patients, 0.62, probability=t.event_probability) == pytest.approx(0.8, rel=1e-9)
     assert np.all(np.diff(power_at(np.array([50, 100, 200, 400]), 0.62, probability=0.3)) > 0)
+
+
+def test_sizing_table_sizes_the_published_trials_and_names_what_cannot_be_sized():
+    from helpers.stats.sizing import sizing_table
+
+    scenarios = [dict(source="published", endpoint="OS", hr=0.429, control_survival=0.618, control_months=60),
+                 dict(source="reproduced", endpoint="OS", hr=float("nan"), control_survival=0.6, control_months=60),
+                 dict(source="reproduced", endpoint="PFS", hr=1.0, control_survival=0.3, control_months=60),
+                 dict(source="reproduced", endpoint="LC", hr=0.5, control_survival=float("nan"), control_months=60)]
+    t = sizing_table(scenarios, 0.05, 0.8, 1.0, 36.0, 24.0)
+    # rpact (first row of RPACT): 43.83 events, 209.97 subjects -> 44 and 210
+    assert t.loc[0, "events"] == pytest.approx(43.8349653209, rel=1e-9)
+    assert (t.loc[0, "events_needed"], t.loc[0, "patients_needed"]) == (44, 210)
+    assert list(t["note"][1:]) == ["no estimable hazard ratio", "hazard ratio 1: no difference to detect",
+                                   "no control-arm survival strictly between 0 and 1 at 60 months"]
+    assert t["patients"][1:].isna().all()
+    # a given event probability needs no control survival
+    given = sizing_table(scenarios[3:], probability=0.5)
+    assert given.loc[0, "patients"] == pytest.approx(2 * schoenfeld_events(0.5))
+
+
+def test_sizing_rows_and_the_text_read_them_by_key(tmp_path):
+    from helpers.report.manuscript import ResultNumbers
+    from helpers.results import write_numbers
+    from helpers.results.numbers import NumberTable
+    from helpers.results.rows import sizing_rows
+    from helpers.stats.sizing import sizing_table
+
+    t = sizing_table([dict(source="published", endpoint="OS", hr=0.429, control_survival=0.618, control_months=60),
+                      dict(source="reproduced", endpoint="OS", hr=float("nan"), control_survival=0.6,
+                           control_months=60)])
+    write_numbers(sizing_rows(t), tmp_path, results_file="trial_size", cell="trial-size", notebook="07_reviewer")
+    table = NumberTable.read(tmp_path)
+    assert table.get("trial_patients", variable="published", endpoint="OS").value == 210
+    assert table.get("trial_events", variable="reproduced", endpoint="OS").note == "no estimable hazard ratio"
+    r = ResultNumbers.__new__(ResultNumbers)  # only the numbers table is needed for these two methods
+    r.numbers = table
+    assert str(r.trial("published", "OS")) == "44 events (210 patients)"
+    assert str(r.trial("reproduced", "OS")) == "not estimable (no estimable hazard ratio)"
+    assert str(r.trial_hr("published", "OS")) == "0.429"

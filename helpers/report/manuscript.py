@@ -310,3 +310,23 @@ class ResultNumbers:
         exact, compared = self.reproduced_exactly()
         return int(exact), int(compared)
 
+
+    # the trial the paper calls for (notebook 07)
+    def trial(self, source: str, endpoint: str) -> Linked:
+        """'44 events (210 patients)' for a sized trial (source 'published' or 'reproduced'), else
+        'not sized (reason)'."""
+        events = self.get("trial_events", variable=source, endpoint=endpoint)
+        patients = self.get("trial_patients", variable=source, endpoint=endpoint)
+        if events is None or events.missing or patients is None:
+            return Linked.number(fmt.not_estimable(events.note if events else "no trial size recorded"), events)
+        return compose(Linked.number(f"{int(events.value)}", events), " events (",
+                       Linked.number(f"{int(patients.value)}", patients), " patients)")
+
+    def trial_hr(self, source: str, endpoint: str) -> Linked:
+        """The hazard ratio a trial was sized for, e.g. '0.429'."""
+        n = self.get("trial_hr", variable=source, endpoint=endpoint)
+        return Linked.number(fmt.number(float("nan") if n is None else n.value), n)
+
+    def percent_parameter(self, name: str) -> Linked:
+        """A probability parameter as a percentage: ``0.8`` -> ``'80%'``."""
+        return self._param_text(name, f"{100 * float(self.param(name)):g}%")

@@ -183,3 +183,17 @@ def input_rows(inputs: pd.DataFrame) -> Rows:
 
 def ledger_rows(n_compared: int, n_exact: int) -> Rows:
     return [number("ledger_compared", n_compared), number("ledger_exact", n_exact)]
+
+
+def sizing_rows(sizing: pd.DataFrame) -> Rows:
+    """The trial sizing per source (variable: published / reproduced) and endpoint: the hazard ratio and control
+    survival it used, the events and patients needed (rounded up) and the event probability."""
+    rows: Rows = []
+    for r in sizing.itertuples():
+        keys = dict(variable=r.source, endpoint=r.endpoint)
+        rows += [number("trial_hr", r.hr, note=r.note, **keys),
+                 number("trial_control_survival", r.control_survival, months=r.control_months, **keys),
+                 number("trial_events", r.events_needed, note=r.note, **keys),
+                 number("trial_event_probability", r.event_probability, note=r.note, **keys),
+                 number("trial_patients", r.patients_needed, note=r.note, **keys)]
+    return rows

@@ -44,6 +44,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
 
 
@@ -159,3 +160,51 @@ def power_at(patients: np.ndarray | float, hr: float, alpha: float = 0.05, alloc
     p = experimental_fraction(allocation)
     d = np.asarray(patients, dtype=float) * probability
     return norm.cdf(np.sqrt(d * p * (1 - p)) * abs(math.log(hr)) - norm.ppf(1 - alpha / 2))
+
+
+#: The columns of :func:`sizing_table`.
+SIZING_COLUMNS = ["source", "endpoint", "hr", "control_survival", "control_months", "control_hazard", "events",
+                  "events_needed", "event_probability", "patients", "patients_needed", "note"]
+
+
+def sizing_table(scenarios: list[dict], alpha: float = 0.05, power: float = 0.8, allocation: float = 1.0,
+                 accrual: float = 36.0, followup: float = 24.0, probability: float = 0.0) -> pd.DataFrame:
+    """One trial size per scenario (a hazard ratio and the control arm's survival at a time).
+
+    Parameters
+    ----------
+    scenarios : list of dict
+        Each with ``source`` (e.g. "published"), ``endpoint``, ``hr``, ``control_survival`` (the control
+        arm's survival at ``control_months``) and ``control_months``.
+    alpha, power, allocation, accrual, followup
+        As :func:`trial_size`.
+    probability : float
+        The event probability; 0 computes it per scenario from the control survival, accrual and follow-up.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``SIZING_COLUMNS``; a scenario that cannot be sized (no hazard ratio, a ratio of 1, no control
+        survival) has NaN sizes and the reason in ``note``.
+    """
+    rows = []
+    for s in scenarios:
+        row = {c: s.get(c, np.nan) for c in SIZING_COLUMNS}
+        row.update(note="", control_hazard=np.nan, events=np.nan, events_needed=np.nan, event_probability=np.nan,
+                   patients=np.nan, patients_needed=np.nan)
+        hr, surv, months = float(s["hr"]), float(s.get("control_survival", np.nan)), float(s["control_months"])
+        if not np.isfinite(hr) or hr <= 0:
+            row["note"] = "no estimable hazard ratio"
+        elif abs(math.log(hr)) < 1e-12:
+            row["note"] = "hazard ratio 1: no difference to detect"
+        elif probability <= 0 and not (0 < surv < 1):
+            row["note"] = f"no control-arm survival strictly between 0 and 1 at {months:g} months"
+        else:
+            lam = None if probability > 0 else hazard_from_survival(surv, months)
+            t = trial_size(hr, alpha, power, allocation, control_hazard=lam, accrual=accrual, followup=followup,
+                           probability=probability if probability > 0 else None)
+            row.update(control_hazard=np.nan if lam is None else lam, events=t.events, events_needed=t.events_needed,
+                       event_probability=t.event_probability, patients=t.patients,
+                       patients_needed=t.patients_needed)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=SIZING_COLUMNS)
