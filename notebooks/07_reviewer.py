@@ -11,8 +11,9 @@
 # %% [markdown]
 # # 7. A reviewer's appendix
 #
-# What a reviewer of the paper would check, computed: the size of the trial
-# the paper calls for. Every number is written to `results/numbers.csv`;
+# What a reviewer of the paper would check, computed: which published
+# numbers the run reproduced within a stated tolerance, and the size of the
+# trial the paper calls for. Every number is written to `results/numbers.csv`;
 # nothing is typed here. The published inputs come from `data/published.csv`,
 # the reproduced ones from the results of notebooks 01-05.
 
@@ -25,19 +26,24 @@ trial_accrual_months = 36.0  # type: float  accrual period of that trial (months
 trial_followup_months = 24.0  # type: float  follow-up of that trial after the last patient is enrolled (months)
 trial_event_probability = 0.0  # type: float  probability that a patient has an event by the analysis; 0: computed from accrual, follow-up and an exponential control arm
 trial_control_months = 60  # type: int  month whose SBRT-alone Kaplan-Meier rate (after matching) sets the exponential control hazard
+expectations_csv = ""  # type: str  with your own data: expected numbers for the ledger verdicts (columns of data/published.csv, optional absolute tolerance); "": only the default synthetic cohort is judged
 
 # %%
 #| label: reviewer-setup
+import pandas as pd
+
 from helpers import results
+from helpers.data.published import load_published
 from helpers.data.schema import CONTROL_ARM as control_arm
 from helpers.data.schema import TREATED_ARM as treated_arm
 from helpers.parameters import write_parameters
 from helpers.report.display import show_df
 from helpers.report.figures import setup_figures, show_figure
 from helpers.report.plots_sizing import plot_power
-from helpers.results import write_result
+from helpers.results import read_result, write_result
+from helpers.results.ledger import OUTSIDE, published_vs_reproduced, verdict_counts, verdict_summary, verdicts
 from helpers.results.review import sizing_scenarios
-from helpers.results.rows import sizing_rows
+from helpers.results.rows import sizing_rows, verdict_rows
 from helpers.stats.sizing import sizing_table
 
 setup_figures()
@@ -45,7 +51,53 @@ results.start("07_reviewer", build_dir)
 write_parameters("07_reviewer", build_dir, trial_alpha=trial_alpha, trial_power=trial_power,
                  trial_allocation=trial_allocation, trial_accrual_months=trial_accrual_months,
                  trial_followup_months=trial_followup_months, trial_event_probability=trial_event_probability,
-                 trial_control_months=trial_control_months)
+                 trial_control_months=trial_control_months, expectations=expectations_csv != "")
+
+# %% [markdown]
+# ## Ledger verdicts
+#
+# Each published number set beside the reproduced one (notebook 05) gets a
+# tolerance and a verdict. On the default synthetic cohort the tolerances are
+# the calibration bounds the cohort was generated to meet
+# (`helpers.data.published.CALIBRATION_BOUNDS`): counts before matching
+# exact, Kaplan-Meier rates before matching within 3 percentage points,
+# follow-up within 3 months, and a looser bound after matching; p-values,
+# SMDs and hazard ratios are re-derived by the analysis and have no bound.
+# With other data, the numbers are judged against the expectations file
+# named by `expectations_csv` (the columns of `data/published.csv`, and an
+# optional absolute `tolerance`), or not judged at all.
+
+# %%
+#| label: ledger-verdicts
+inputs = read_result("input_summary", build_dir)
+default_cohort = bool(inputs["synthetic"].all() and inputs["default_input"].all())
+if expectations_csv:
+    expected = load_published(expectations_csv)
+    judged = verdicts(published_vs_reproduced(build_dir, expected),
+                      expected["tolerance"] if "tolerance" in expected else None)
+    note = ""
+elif default_cohort:
+    judged, note = verdicts(published_vs_reproduced(build_dir)), ""
+else:
+    judged = verdicts(published_vs_reproduced(build_dir)).iloc[:0]
+    note = "not judged: these are not the default synthetic cohort and no expectations file was given"
+counts = verdict_counts(judged)
+write_result(judged, "ledger_verdicts", build_dir, numbers=verdict_rows(counts, note))
+print(note or f"{counts['within']} of {counts['judged']} published numbers with a tolerance are within it; "
+      f"{counts['no bound']} re-derived without a bound; {counts['not reproduced']} not reproduced")
+
+# %%
+#| label: ledger-verdict-table
+show_df(verdict_summary(judged).rename(columns={"quantity": "Quantity", "cohort": "Cohort", "check": "Check",
+                                                 "tolerance": "Tolerance"}) if len(judged)
+        else pd.DataFrame({"Verdicts": [note]}))
+
+# %%
+#| label: ledger-outside
+outside = judged[judged["verdict"] == OUTSIDE]
+key_cols = ["quantity", "cohort", "arm", "endpoint", "variable", "level", "months"]
+show_df(outside[[*key_cols, "published", "reproduced", "difference", "tolerance", "check"]].round(4) if len(outside)
+        else pd.DataFrame({"Outside tolerance": [note or "None: every number with a tolerance is within it."]}))
 
 # %% [markdown]
 # ## The trial the paper calls for

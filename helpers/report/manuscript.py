@@ -330,3 +330,15 @@ class ResultNumbers:
     def percent_parameter(self, name: str) -> Linked:
         """A probability parameter as a percentage: ``0.8`` -> ``'80%'``."""
         return self._param_text(name, f"{100 * float(self.param(name)):g}%")
+
+    def ledger_verdict(self) -> Linked:
+        """'207 of 207 published numbers with a stated tolerance were within it (0 outside); 45 have no ...'
+        or why the ledger was not judged."""
+        judged = self.get("ledger_judged")
+        if judged is None or judged.missing:
+            return Linked.number(judged.note if judged else "the ledger was not judged", judged)
+        return compose(self._count("ledger_within"), " of ", self._count("ledger_judged"),
+                       " published numbers with a stated tolerance were within it (", self._count("ledger_outside"),
+                       " outside); ", self._count("ledger_no_bound"),
+                       " have no stated bound (on the default cohort: p-values, SMDs and hazard ratios, which the "
+                       "analysis re-derives)")

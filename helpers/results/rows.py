@@ -197,3 +197,11 @@ def sizing_rows(sizing: pd.DataFrame) -> Rows:
                  number("trial_event_probability", r.event_probability, note=r.note, **keys),
                  number("trial_patients", r.patients_needed, note=r.note, **keys)]
     return rows
+
+
+def verdict_rows(counts: dict[str, int], note: str = "") -> Rows:
+    """The ledger's verdicts counted (``helpers.results.ledger.verdict_counts``); ``note`` says why the ledger was
+    not judged (user data without an expectations file), with every count NaN."""
+    names = {"judged": "ledger_judged", "within": "ledger_within", "outside": "ledger_outside",
+             "no bound": "ledger_no_bound", "not reproduced": "ledger_not_reproduced"}
+    return [number(q, np.nan if note else counts.get(v, 0), note=note) for v, q in names.items()]
