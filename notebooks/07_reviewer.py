@@ -12,8 +12,8 @@
 # # 7. A reviewer's appendix
 #
 # What a reviewer of the paper would check, computed: which published
-# numbers the run reproduced within a stated tolerance, and the size of the
-# trial the paper calls for. Every number is written to `results/numbers.csv`;
+# numbers the run reproduced within a stated tolerance, whether the paper's
+# own numbers add up, and the size of the trial the paper calls for. Every number is written to `results/numbers.csv`;
 # nothing is typed here. The published inputs come from `data/published.csv`,
 # the reproduced ones from the results of notebooks 01-05.
 
@@ -33,17 +33,19 @@ expectations_csv = ""  # type: str  with your own data: expected numbers for the
 import pandas as pd
 
 from helpers import results
-from helpers.data.published import load_published
+from helpers.data.published import load_published, read_published_table
 from helpers.data.schema import CONTROL_ARM as control_arm
 from helpers.data.schema import TREATED_ARM as treated_arm
 from helpers.parameters import write_parameters
+from helpers.paths import PUBLISHED_PERCENTAGES_CSV, PUBLISHED_REPORTING_CSV
 from helpers.report.display import show_df
 from helpers.report.figures import setup_figures, show_figure
 from helpers.report.plots_sizing import plot_power
 from helpers.results import read_result, write_result
 from helpers.results.ledger import OUTSIDE, published_vs_reproduced, verdict_counts, verdict_summary, verdicts
 from helpers.results.review import sizing_scenarios
-from helpers.results.rows import sizing_rows, verdict_rows
+from helpers.results.rows import reporting_rows, sizing_rows, verdict_rows
+from helpers.stats.reporting import reporting_findings
 from helpers.stats.sizing import sizing_table
 
 setup_figures()
@@ -98,6 +100,25 @@ outside = judged[judged["verdict"] == OUTSIDE]
 key_cols = ["quantity", "cohort", "arm", "endpoint", "variable", "level", "months"]
 show_df(outside[[*key_cols, "published", "reproduced", "difference", "tolerance", "check"]].round(4) if len(outside)
         else pd.DataFrame({"Outside tolerance": [note or "None: every number with a tolerance is within it."]}))
+
+# %% [markdown]
+# ## A check of the paper's reporting
+#
+# Each finding is recomputed from the paper's own numbers, typed once with
+# their source: the counts, p-values, SMDs and hazard ratios of
+# `data/published.csv`, every printed percentage of Tables 1 and 2 with its
+# count and the denominator its header names (`data/published_percentages.csv`),
+# and the statements checked, with their quotes (`data/published_reporting.csv`).
+# Nothing here depends on the input data: the same findings on every run.
+
+# %%
+#| label: reporting-check
+findings = reporting_findings(load_published(), read_published_table(PUBLISHED_PERCENTAGES_CSV),
+                              read_published_table(PUBLISHED_REPORTING_CSV))
+write_result(findings, "reporting_check", build_dir, numbers=reporting_rows(findings))
+show_df(findings.assign(consistent=findings["consistent"].map({True: "yes", False: "no"})).rename(
+    columns={"check": "Check", "item": "Item", "quote": "Quote", "arithmetic": "Arithmetic", "finding": "Finding",
+             "consistent": "Consistent"}))
 
 # %% [markdown]
 # ## The trial the paper calls for

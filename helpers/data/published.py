@@ -23,6 +23,12 @@ def load_published(path: Path = PUBLISHED_CSV) -> pd.DataFrame:
     return df
 
 
+def read_published_table(path: Path) -> pd.DataFrame:
+    """One of the files of the paper's reporting (``data/published_percentages.csv``,
+    ``data/published_reporting.csv``), every cell as text (empty cells as "")."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def published_value(ledger: pd.DataFrame, quantity: str, **keys: object) -> float:
     """The one published value matching ``quantity`` and the given keys.
 

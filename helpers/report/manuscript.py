@@ -342,3 +342,8 @@ class ResultNumbers:
                        " outside); ", self._count("ledger_no_bound"),
                        " have no stated bound (on the default cohort: p-values, SMDs and hazard ratios, which the "
                        "analysis re-derives)")
+
+    def reporting_summary(self) -> Linked:
+        """'21 of 45 findings of the reporting check are consistent with the paper's text' (notebook 07)."""
+        return compose(self._count("reporting_consistent"), " of ", self._count("reporting_checked"),
+                       " findings of the check of the paper's reporting are consistent with its text")

@@ -205,3 +205,14 @@ def verdict_rows(counts: dict[str, int], note: str = "") -> Rows:
     names = {"judged": "ledger_judged", "within": "ledger_within", "outside": "ledger_outside",
              "no bound": "ledger_no_bound", "not reproduced": "ledger_not_reproduced"}
     return [number(q, np.nan if note else counts.get(v, 0), note=note) for v, q in names.items()]
+
+
+def reporting_rows(findings: pd.DataFrame) -> Rows:
+    """The reporting check counted per check (level): findings and how many are consistent with the paper's text."""
+    rows: Rows = []
+    for check, block in findings.groupby("check", sort=False):
+        rows.append(number("reporting_checked", len(block), level=check))
+        rows.append(number("reporting_consistent", int(block["consistent"].sum()), level=check))
+    rows.append(number("reporting_checked", len(findings)))
+    rows.append(number("reporting_consistent", int(findings["consistent"].sum())))
+    return rows
