@@ -46,6 +46,8 @@ PUBLISHED_CSV: Path = DATA_DIR / "published.csv"
 #: their counts and stated denominators, and the statements (doses, BED, caliper, SMD, test rule) with quotes.
 PUBLISHED_PERCENTAGES_CSV: Path = DATA_DIR / "published_percentages.csv"
 PUBLISHED_REPORTING_CSV: Path = DATA_DIR / "published_reporting.csv"
+#: The STROBE checklist for cohort studies (22 items) answered for the paper and for this report.
+STROBE_CSV: Path = DATA_DIR / "strobe.csv"
 
 
 #: Environment variables set by ``helpers.pipeline`` for the notebooks it runs (see the module docstring).

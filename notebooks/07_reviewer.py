@@ -13,7 +13,7 @@
 #
 # What a reviewer of the paper would check, computed: which published
 # numbers the run reproduced within a stated tolerance, whether the paper's
-# own numbers add up, and the size of the trial the paper calls for. Every number is written to `results/numbers.csv`;
+# own numbers add up, what it reports of the STROBE checklist, and the size of the trial the paper calls for. Every number is written to `results/numbers.csv`;
 # nothing is typed here. The published inputs come from `data/published.csv`,
 # the reproduced ones from the results of notebooks 01-05.
 
@@ -41,10 +41,11 @@ from helpers.paths import PUBLISHED_PERCENTAGES_CSV, PUBLISHED_REPORTING_CSV
 from helpers.report.display import show_df
 from helpers.report.figures import setup_figures, show_figure
 from helpers.report.plots_sizing import plot_power
+from helpers.report.strobe import read_strobe
 from helpers.results import read_result, write_result
 from helpers.results.ledger import OUTSIDE, published_vs_reproduced, verdict_counts, verdict_summary, verdicts
 from helpers.results.review import sizing_scenarios
-from helpers.results.rows import reporting_rows, sizing_rows, verdict_rows
+from helpers.results.rows import reporting_rows, sizing_rows, strobe_rows, verdict_rows
 from helpers.stats.reporting import reporting_findings
 from helpers.stats.sizing import sizing_table
 
@@ -119,6 +120,21 @@ write_result(findings, "reporting_check", build_dir, numbers=reporting_rows(find
 show_df(findings.assign(consistent=findings["consistent"].map({True: "yes", False: "no"})).rename(
     columns={"check": "Check", "item": "Item", "quote": "Quote", "arithmetic": "Arithmetic", "finding": "Finding",
              "consistent": "Consistent"}))
+
+# %% [markdown]
+# ## STROBE checklist
+#
+# The 22 items of the STROBE statement for cohort studies, each answered for
+# the paper (where it answers it, partly, or not) and for this report (the
+# section that answers it), typed once in `data/strobe.csv`.
+
+# %%
+#| label: strobe
+strobe = read_strobe()
+write_result(strobe, "strobe", build_dir, numbers=strobe_rows(strobe))
+show_df(strobe.rename(columns={"item": "Item", "topic": "Topic", "recommendation": "Recommendation",
+                               "paper_status": "Paper", "paper": "Where the paper answers it",
+                               "report": "Where this report answers it"}))
 
 # %% [markdown]
 # ## The trial the paper calls for

@@ -145,3 +145,28 @@ def test_smd_bed_and_caliper_findings(findings):
     assert "give 115.5 Gy" in findings.loc["upper end of the BED range", "finding"]
     cal = findings.loc["caliper (SD of the logit of the propensity score)"]
     assert "0.2 / 0.02 = 10" == cal["arithmetic"] and not cal["consistent"]
+
+
+def test_the_strobe_checklist_has_the_22_items_answered_for_the_paper_and_the_report():
+    from helpers.report.strobe import read_strobe
+    from helpers.results.rows import strobe_rows
+
+    s = read_strobe()
+    assert list(s["item"]) == list(range(1, 23))
+    assert s.loc[s["item"] == 10, "paper_status"].item() == "no"  # study size is not explained
+    counts = {(r["quantity"], r["level"]): r["value"] for r in strobe_rows(s)}
+    assert counts[("strobe_items", "")] == 22
+    assert sum(counts[("strobe_paper", k)] for k in ("yes", "partly", "no")) == 22
+
+
+def test_a_strobe_file_that_breaks_a_rule_is_named(tmp_path):
+    from helpers.paths import STROBE_CSV
+    from helpers.report.strobe import read_strobe
+
+    df = pd.read_csv(STROBE_CSV, dtype=str, keep_default_na=False)
+    df.loc[4, "paper_status"] = "maybe"
+    df.loc[6, "report"] = ""
+    df.to_csv(tmp_path / "strobe.csv", index=False)
+    with pytest.raises(ValueError, match=r"column 'paper_status', rows 6: must be one of yes, partly, no; "
+                                         r"column 'report', rows 8: empty"):
+        read_strobe(tmp_path / "strobe.csv")

@@ -347,3 +347,9 @@ class ResultNumbers:
         """'21 of 45 findings of the reporting check are consistent with the paper's text' (notebook 07)."""
         return compose(self._count("reporting_consistent"), " of ", self._count("reporting_checked"),
                        " findings of the check of the paper's reporting are consistent with its text")
+
+    def strobe_summary(self) -> Linked:
+        """'the paper answers 9 of the 22 STROBE items fully, 11 partly and 2 not at all'."""
+        return compose("the paper answers ", self._count("strobe_paper", level="yes"), " of the ",
+                       self._count("strobe_items"), " STROBE items fully, ", self._count("strobe_paper", level="partly"),
+                       " partly and ", self._count("strobe_paper", level="no"), " not at all")

@@ -216,3 +216,10 @@ def reporting_rows(findings: pd.DataFrame) -> Rows:
     rows.append(number("reporting_checked", len(findings)))
     rows.append(number("reporting_consistent", int(findings["consistent"].sum())))
     return rows
+
+
+def strobe_rows(strobe: pd.DataFrame) -> Rows:
+    """The STROBE items the paper answers (level: yes, partly, no) and the number of items."""
+    rows = [number("strobe_items", len(strobe))]
+    rows += [number("strobe_paper", int((strobe["paper_status"] == s).sum()), level=s) for s in ("yes", "partly", "no")]
+    return rows
