@@ -87,7 +87,7 @@ else:
 counts = verdict_counts(judged)
 write_result(judged, "ledger_verdicts", build_dir, numbers=verdict_rows(counts, note))
 print(note or f"{counts['within']} of {counts['judged']} published numbers with a tolerance are within it; "
-      f"{counts['no bound']} re-derived without a bound; {counts['not reproduced']} not reproduced")
+      f"{counts['no bound']} without a bound; {counts['not reproduced']} not reproduced")
 
 # %%
 #| label: ledger-verdict-table
