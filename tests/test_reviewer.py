@@ -170,3 +170,16 @@ def test_a_strobe_file_that_breaks_a_rule_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"column 'paper_status', rows 6: must be one of yes, partly, no; "
                                          r"column 'report', rows 8: empty"):
         read_strobe(tmp_path / "strobe.csv")
+
+
+def test_notebook_07_on_the_default_cohort_writes_its_numbers(default_build):
+    from helpers.results.numbers import NumberTable
+
+    t = NumberTable.read(default_build)
+    # rpact: getSampleSizeSurvival(alpha=0.05, beta=0.2, sided=2, hazardRatio=0.429, lambda2=-log(0.618)/60,
+    #        accrualTime=c(0, 36), followUpTime=24) -> 43.83 events, 209.97 subjects
+    assert t.get("trial_events", variable="published", endpoint="OS").value == 44
+    assert t.get("trial_patients", variable="published", endpoint="OS").value == 210
+    assert t.get("ledger_judged").value == t.get("ledger_within").value + t.get("ledger_outside").value > 200
+    assert t.get("strobe_items").value == 22
+    assert t.get("reporting_checked").value > t.get("reporting_consistent").value > 0
