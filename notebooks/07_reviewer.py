@@ -51,10 +51,10 @@ from helpers.stats.sizing import sizing_table
 
 setup_figures()
 results.start("07_reviewer", build_dir)
-write_parameters("07_reviewer", build_dir, trial_alpha=trial_alpha, trial_power=trial_power,
-                 trial_allocation=trial_allocation, trial_accrual_months=trial_accrual_months,
-                 trial_followup_months=trial_followup_months, trial_event_probability=trial_event_probability,
-                 trial_control_months=trial_control_months, expectations=expectations_csv != "")
+_ = write_parameters("07_reviewer", build_dir, trial_alpha=trial_alpha, trial_power=trial_power,
+                     trial_allocation=trial_allocation, trial_accrual_months=trial_accrual_months,
+                     trial_followup_months=trial_followup_months, trial_event_probability=trial_event_probability,
+                     trial_control_months=trial_control_months, expectations=expectations_csv != "")
 
 # %% [markdown]
 # ## Ledger verdicts

@@ -33,7 +33,7 @@ def wald_from_ci(hr: float, lower: float, upper: float, level: float = 0.95) -> 
     CI's geometric midpoint (0 for a Wald CI, up to rounding).
 
     >>> round(wald_from_ci(0.429, 0.206, 0.894)["p"], 4)
-    0.0239
+    0.0238
     """
     zq = stats.norm.ppf(0.5 + level / 2)
     se = (math.log(upper) - math.log(lower)) / (2 * zq)
