@@ -345,7 +345,8 @@ class ResultNumbers:
 
     def reporting_summary(self) -> Linked:
         """'21 of 45 findings of the reporting check are consistent with the paper's text' (notebook 07)."""
-        return compose(self._count("reporting_consistent"), " of ", self._count("reporting_checked"),
+        return compose(self._count("reporting_consistent", level="all"), " of ",
+                       self._count("reporting_checked", level="all"),
                        " findings of the check of the paper's reporting are consistent with its text")
 
     def strobe_summary(self) -> Linked:

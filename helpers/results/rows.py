@@ -208,13 +208,14 @@ def verdict_rows(counts: dict[str, int], note: str = "") -> Rows:
 
 
 def reporting_rows(findings: pd.DataFrame) -> Rows:
-    """The reporting check counted per check (level): findings and how many are consistent with the paper's text."""
+    """The reporting check counted per check (level; ``all`` for every check): findings and how many are consistent
+    with the paper's text."""
     rows: Rows = []
     for check, block in findings.groupby("check", sort=False):
         rows.append(number("reporting_checked", len(block), level=check))
         rows.append(number("reporting_consistent", int(block["consistent"].sum()), level=check))
-    rows.append(number("reporting_checked", len(findings)))
-    rows.append(number("reporting_consistent", int(findings["consistent"].sum())))
+    rows.append(number("reporting_checked", len(findings), level="all"))
+    rows.append(number("reporting_consistent", int(findings["consistent"].sum()), level="all"))
     return rows
 
 
