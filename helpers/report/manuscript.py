@@ -354,3 +354,7 @@ class ResultNumbers:
         return compose("the paper answers ", self._count("strobe_paper", level="yes"), " of the ",
                        self._count("strobe_items"), " STROBE items fully, ", self._count("strobe_paper", level="partly"),
                        " partly and ", self._count("strobe_paper", level="no"), " not at all")
+
+    def allocation(self) -> Linked:
+        """The trial's allocation ratio as 'r:1' (SBRT+TACE to SBRT alone), e.g. '1:1'."""
+        return self._param_text("trial_allocation", f"{float(self.param('trial_allocation')):g}:1")
