@@ -31,7 +31,7 @@ DATA_DICTIONARY_MD: Path = DOCS_DIR / "data-dictionary.md"
 
 #: The notebooks of the analysis, in the order they run (each reads what the earlier ones wrote).
 NOTEBOOK_ORDER = ("00_data_overview", "01_eligibility", "02_matching", "03_survival", "04_toxicity", "05_reproduction",
-                  "06_robustness")
+                  "06_robustness", "07_reviewer")
 
 
 def notebook_sources(names: tuple[str, ...] = NOTEBOOK_ORDER) -> list[Path]:
@@ -42,6 +42,12 @@ def notebook_sources(names: tuple[str, ...] = NOTEBOOK_ORDER) -> list[Path]:
 COHORT_CSV: Path = DATA_DIR / "cohort.csv"
 ADVERSE_EVENTS_CSV: Path = DATA_DIR / "adverse_events.csv"
 PUBLISHED_CSV: Path = DATA_DIR / "published.csv"
+#: The paper's own reporting, typed once for the reporting check (notebook 07): percentages of Tables 1 and 2 with
+#: their counts and stated denominators, and the statements (doses, BED, caliper, SMD, test rule) with quotes.
+PUBLISHED_PERCENTAGES_CSV: Path = DATA_DIR / "published_percentages.csv"
+PUBLISHED_REPORTING_CSV: Path = DATA_DIR / "published_reporting.csv"
+#: The STROBE checklist for cohort studies (22 items) answered for the paper and for this report.
+STROBE_CSV: Path = DATA_DIR / "strobe.csv"
 
 
 #: Environment variables set by ``helpers.pipeline`` for the notebooks it runs (see the module docstring).

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers import pipeline
-from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, notebook_sources
 
 REQUIRED_COLUMNS = {
     "flow": ["step", "criterion", "n_excluded", "n_remaining"],
@@ -133,14 +133,15 @@ def test_failed_run_keeps_the_previous_build_and_says_why(build, tmp_path, capsy
     err = captured.err
     failed = tmp_path / "build.partial" / "notebooks" / "03_survival.ipynb"
     # One message: notebook, cell (number, label, first line), the exception's type and message, the kept notebook.
-    assert re.search(r"\[4/7\] 03_survival FAILED in cell \d+ of \d+ \(In \[\d+\]\), label 'km-logrank', which starts "
+    n = len(notebook_sources())
+    assert re.search(rf"\[4/{n}\] 03_survival FAILED in cell \d+ of \d+ \(In \[\d+\]\), label 'km-logrank', which starts "
                      r"`rates, tests = \[\], \[\]`:\n  ValueError: conf_type must be 'log-log', 'log' or 'plain', "
                      r"not 'bogus'\n", err), err
     assert f"kept at {failed}." in err and "previous build" in err
     assert "Traceback" not in err and "\x1b[" not in err and len(err) < 1000
     # progress: which notebook, and which section of it
-    assert "[2/7] 01_eligibility: Flow of patients" in captured.out
-    assert "[3/7] 02_matching: Propensity model" in captured.out
+    assert f"[2/{n}] 01_eligibility: Flow of patients" in captured.out
+    assert f"[3/{n}] 02_matching: Propensity model" in captured.out
     assert _tree_digest(out) == previous
     nb = json.loads(failed.read_text())
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]

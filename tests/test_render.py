@@ -279,11 +279,13 @@ def test_quarto_yml_is_a_valid_manuscript_project():
 
 
 def test_references_bib_has_all_25_with_dois():
-    """The paper's 25 references in its order, then the paper itself."""
+    """The paper's 25 references in its order, then the paper itself, then the report's own (the reviewer's
+    appendix: STROBE, Austin's caliper)."""
     text = (ROOT / "references.bib").read_text(encoding="utf-8")
     keys = re.findall(r"^@\w+\{([^,]+),", text, re.MULTILINE)
-    assert len(keys) == len(set(keys)) == 26
+    assert len(keys) == len(set(keys)) == 28
     assert keys[0] == "bray2024" and keys[24] == "liu2020" and keys[25] == "wu2026"
+    assert keys[26:] == ["vonelm2007", "austin2011"]
     entries = re.split(r"\n(?=@)", text.split("\n@", 1)[1])
     without_doi = [k for k, e in zip(keys, entries) if "doi " not in e and "doi=" not in e]
     assert without_doi == ["nci2009"]  # the CTCAE v4.0 report has no DOI

@@ -23,6 +23,12 @@ def load_published(path: Path = PUBLISHED_CSV) -> pd.DataFrame:
     return df
 
 
+def read_published_table(path: Path) -> pd.DataFrame:
+    """One of the files of the paper's reporting (``data/published_percentages.csv``,
+    ``data/published_reporting.csv``), every cell as text (empty cells as "")."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def published_value(ledger: pd.DataFrame, quantity: str, **keys: object) -> float:
     """The one published value matching ``quantity`` and the given keys.
 
@@ -37,3 +43,27 @@ def published_value(ledger: pd.DataFrame, quantity: str, **keys: object) -> floa
     if len(hits) != 1:
         raise KeyError(f"{len(hits)} published values match {quantity} {keys}")
     return float(hits.iloc[0])
+
+
+#: The calibration bounds of the default synthetic cohort: (quantity, cohort) -> (absolute bound, check). The
+#: generator was built so that the synthetic cohort meets them (``helpers.synthetic.check``); the published-vs-
+#: reproduced verdicts (``helpers.results.ledger.verdicts``) use the same bounds. Counts before matching are
+#: exact; Kaplan-Meier rates before matching within 3 percentage points; follow-up within 3 months; after
+#: matching, which the analysis re-derives, a looser "near" bound.
+CALIBRATION_BOUNDS: dict[tuple[str, str], tuple[float, str]] = {
+    **{(q, "before"): (0.0, "exact") for q in ("n_patients", "table1_n", "table2_n", "n_progression", "n_death",
+                                               "n_infield_recurrence", "tox_patients")},
+    ("km_survival", "before"): (0.03, "within 3 points"),
+    **{(f"followup_{m}_months", "before"): (3.0, "within 3 months") for m in ("median", "min", "max")},
+    ("n_patients", "after"): (5.0, "near"),
+    ("table1_n", "after"): (5.0, "near"),
+    ("n_matched", "after"): (5.0, "near"),
+    ("km_survival", "after"): (0.08, "near"),
+    ("table2_n", "after"): (3.0, "near"),
+}
+
+
+def calibration_bound(quantity: str, cohort: str) -> tuple[float, str] | None:
+    """The (bound, check) of ``quantity`` in ``cohort`` from :data:`CALIBRATION_BOUNDS`, or None: re-derived by
+    the analysis (p-values, SMDs, hazard ratios), no bound."""
+    return CALIBRATION_BOUNDS.get((quantity, cohort))

@@ -310,3 +310,51 @@ class ResultNumbers:
         exact, compared = self.reproduced_exactly()
         return int(exact), int(compared)
 
+
+    # the trial the paper calls for (notebook 07)
+    def trial(self, source: str, endpoint: str) -> Linked:
+        """'44 events (210 patients)' for a sized trial (source 'published' or 'reproduced'), else
+        'not sized (reason)'."""
+        events = self.get("trial_events", variable=source, endpoint=endpoint)
+        patients = self.get("trial_patients", variable=source, endpoint=endpoint)
+        if events is None or events.missing or patients is None:
+            return Linked.number(fmt.not_estimable(events.note if events else "no trial size recorded"), events)
+        return compose(Linked.number(f"{int(events.value)}", events), " events (",
+                       Linked.number(f"{int(patients.value)}", patients), " patients)")
+
+    def trial_hr(self, source: str, endpoint: str) -> Linked:
+        """The hazard ratio a trial was sized for, e.g. '0.429'."""
+        n = self.get("trial_hr", variable=source, endpoint=endpoint)
+        return Linked.number(fmt.number(float("nan") if n is None else n.value), n)
+
+    def percent_parameter(self, name: str) -> Linked:
+        """A probability parameter as a percentage: ``0.8`` -> ``'80%'``."""
+        return self._param_text(name, f"{100 * float(self.param(name)):g}%")
+
+    def ledger_verdict(self) -> Linked:
+        """'207 of 207 published numbers with a stated tolerance were within it (0 outside); 45 have no ...'
+        or why the ledger was not judged."""
+        judged = self.get("ledger_judged")
+        if judged is None or judged.missing:
+            return Linked.number(judged.note if judged else "the ledger was not judged", judged)
+        return compose(self._count("ledger_within"), " of ", self._count("ledger_judged"),
+                       " published numbers with a stated tolerance were within it (", self._count("ledger_outside"),
+                       " outside); ", self._count("ledger_no_bound"),
+                       " have no stated bound (on the default cohort: p-values, SMDs and hazard ratios, which the "
+                       "analysis re-derives)")
+
+    def reporting_summary(self) -> Linked:
+        """'21 of 45 findings of the reporting check are consistent with the paper's text' (notebook 07)."""
+        return compose(self._count("reporting_consistent", level="all"), " of ",
+                       self._count("reporting_checked", level="all"),
+                       " findings of the check of the paper's reporting are consistent with its text")
+
+    def strobe_summary(self) -> Linked:
+        """'the paper answers 9 of the 22 STROBE items fully, 11 partly and 2 not at all'."""
+        return compose("the paper answers ", self._count("strobe_paper", level="yes"), " of the ",
+                       self._count("strobe_items"), " STROBE items fully, ", self._count("strobe_paper", level="partly"),
+                       " partly and ", self._count("strobe_paper", level="no"), " not at all")
+
+    def allocation(self) -> Linked:
+        """The trial's allocation ratio as 'r:1' (SBRT+TACE to SBRT alone), e.g. '1:1'."""
+        return self._param_text("trial_allocation", f"{float(self.param('trial_allocation')):g}:1")

@@ -22,7 +22,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from helpers.data.published import load_published
+from helpers.data.published import calibration_bound, load_published
 from helpers.results.numbers import KEY_COLUMNS, NumberTable, months_key
 
 #: Table 2 rows of the ledger -> the ``level`` of the ``table2_n`` numbers (keys of progression_patterns.csv).
@@ -58,13 +58,15 @@ def numbers_key(row: pd.Series) -> tuple[str, dict[str, str], str]:
     return quantity, keys, statistic
 
 
-def published_vs_reproduced(build: str | os.PathLike | None = None) -> pd.DataFrame:
+def published_vs_reproduced(build: str | os.PathLike | None = None, ledger: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ledger with ``reproduced``, ``difference``, ``results_file`` and the origin (notebook, cell) added.
 
     Published quantities the results have no number for (e.g. the TACE
     interval, a property of the input data) have NaN and empty origins.
+    ``ledger``: another table with the columns of ``data/published.csv``
+    (e.g. a user's expectations file); default the published numbers.
     """
-    ledger = load_published()
+    ledger = load_published() if ledger is None else ledger
     table = NumberTable.read(build)
     reproduced, files, notebooks, cells = [], [], [], []
     for _, row in ledger.iterrows():
@@ -96,3 +98,53 @@ def agreement(comparison: pd.DataFrame, exact: float = 1e-9) -> tuple[int, int]:
     """(reproduced exactly, compared): how many published numbers were compared and how many agree to ``exact``."""
     compared = comparison[comparison["reproduced"].notna()]
     return int((compared["difference"].abs() < exact).sum()), len(compared)
+
+
+#: The verdict of a ledger row (:func:`verdicts`).
+WITHIN, OUTSIDE, NO_BOUND, NOT_REPRODUCED = "within", "outside", "no bound", "not reproduced"
+
+
+def verdicts(comparison: pd.DataFrame, tolerances: pd.Series | None = None) -> pd.DataFrame:
+    """Each row of the ledger (:func:`published_vs_reproduced`) with its ``tolerance``, ``check`` and ``verdict``.
+
+    ``tolerances``: an absolute tolerance per row (NaN: no bound), e.g. the
+    ``tolerance`` column of a user's expectations file; default the
+    calibration bounds of the synthetic cohort
+    (:data:`helpers.data.published.CALIBRATION_BOUNDS`), under which numbers
+    the analysis re-derives (p-values, SMDs, hazard ratios and their CIs)
+    have no bound. A row is ``within`` when ``|reproduced - published| <=
+    tolerance`` (to 1e-9), ``outside`` otherwise, ``no bound`` without a
+    tolerance and ``not reproduced`` when the run has no such number.
+    """
+    out = comparison.copy()
+    if tolerances is None:
+        bounds = [calibration_bound(q, c) for q, c in zip(out["quantity"], out["cohort"])]
+        out["tolerance"] = [b[0] if b else np.nan for b in bounds]
+        out["check"] = [b[1] if b else "re-derived, no bound" for b in bounds]
+    else:
+        out["tolerance"] = pd.to_numeric(pd.Series(tolerances, index=out.index), errors="coerce")
+        out["check"] = np.where(out["tolerance"].notna(), "expectations file", "no bound")
+    diff = out["difference"].abs()
+    out["verdict"] = np.select(
+        [out["reproduced"].isna(), out["tolerance"].isna(), diff <= out["tolerance"] + 1e-9],
+        [NOT_REPRODUCED, NO_BOUND, WITHIN], OUTSIDE)
+    return out
+
+
+def verdict_counts(judged: pd.DataFrame) -> dict[str, int]:
+    """How many rows of :func:`verdicts` have each verdict, and ``judged`` (within + outside)."""
+    counts = {v: int((judged["verdict"] == v).sum()) for v in (WITHIN, OUTSIDE, NO_BOUND, NOT_REPRODUCED)}
+    counts["judged"] = counts[WITHIN] + counts[OUTSIDE]
+    return counts
+
+
+def verdict_summary(judged: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts per quantity and cohort: the check and tolerance, and how many rows have each verdict."""
+    if not len(judged):
+        return pd.DataFrame(columns=["quantity", "cohort", "check", "tolerance", WITHIN, OUTSIDE, NO_BOUND,
+                                     NOT_REPRODUCED])
+    counts = pd.crosstab([judged["quantity"], judged["cohort"]], judged["verdict"]).reindex(
+        columns=[WITHIN, OUTSIDE, NO_BOUND, NOT_REPRODUCED], fill_value=0)
+    first = judged.groupby(["quantity", "cohort"])[["check", "tolerance"]].first()
+    order = judged[["quantity", "cohort"]].drop_duplicates().set_index(["quantity", "cohort"]).index
+    return first.join(counts).reindex(order).reset_index()

@@ -224,3 +224,44 @@ def evalue_rows(evalues: pd.DataFrame) -> Rows:
     return [row for r in evalues.itertuples() for row in (
         number("evalue", r.evalue, note=r.note, cohort=r.cohort, endpoint=r.endpoint, level="estimate"),
         number("evalue", r.evalue_ci, note=r.note, cohort=r.cohort, endpoint=r.endpoint, level="ci"))]
+
+
+def sizing_rows(sizing: pd.DataFrame) -> Rows:
+    """The trial sizing per source (variable: published / reproduced) and endpoint: the hazard ratio and control
+    survival it used, the events and patients needed (rounded up) and the event probability."""
+    rows: Rows = []
+    for r in sizing.itertuples():
+        keys = dict(variable=r.source, endpoint=r.endpoint)
+        rows += [number("trial_hr", r.hr, note=r.note, **keys),
+                 number("trial_control_survival", r.control_survival, months=r.control_months, **keys),
+                 number("trial_events", r.events_needed, note=r.note, **keys),
+                 number("trial_event_probability", r.event_probability, note=r.note, **keys),
+                 number("trial_patients", r.patients_needed, note=r.note, **keys)]
+    return rows
+
+
+def verdict_rows(counts: dict[str, int], note: str = "") -> Rows:
+    """The ledger's verdicts counted (``helpers.results.ledger.verdict_counts``); ``note`` says why the ledger was
+    not judged (user data without an expectations file), with every count NaN."""
+    names = {"judged": "ledger_judged", "within": "ledger_within", "outside": "ledger_outside",
+             "no bound": "ledger_no_bound", "not reproduced": "ledger_not_reproduced"}
+    return [number(q, np.nan if note else counts.get(v, 0), note=note) for v, q in names.items()]
+
+
+def reporting_rows(findings: pd.DataFrame) -> Rows:
+    """The reporting check counted per check (level; ``all`` for every check): findings and how many are consistent
+    with the paper's text."""
+    rows: Rows = []
+    for check, block in findings.groupby("check", sort=False):
+        rows.append(number("reporting_checked", len(block), level=check))
+        rows.append(number("reporting_consistent", int(block["consistent"].sum()), level=check))
+    rows.append(number("reporting_checked", len(findings), level="all"))
+    rows.append(number("reporting_consistent", int(findings["consistent"].sum()), level="all"))
+    return rows
+
+
+def strobe_rows(strobe: pd.DataFrame) -> Rows:
+    """The STROBE items the paper answers (level: yes, partly, no) and the number of items."""
+    rows = [number("strobe_items", len(strobe))]
+    rows += [number("strobe_paper", int((strobe["paper_status"] == s).sum()), level=s) for s in ("yes", "partly", "no")]
+    return rows

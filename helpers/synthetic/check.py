@@ -20,7 +20,7 @@ import pandas as pd
 
 from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoints, add_table1_categories
 from helpers.data.eligibility import add_eligibility
-from helpers.data.published import load_published, published_value
+from helpers.data.published import calibration_bound, load_published, published_value
 from helpers.data.schema import ARMS
 from helpers.stats.survival import km_rates_reported
 
@@ -80,27 +80,26 @@ def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cut
         return float(ledger.loc[m, "value"].iloc[0])
 
     for cohort_name, sub in (("before", df), ("after", df[df["matched"]])):
-        near = cohort_name == "after"
         for arm in ARMS:
             g = sub[sub["arm"] == arm]
-            add("n_patients", pub("n_patients", cohort=cohort_name, arm=arm), len(g), 5 if near else 0,
-                "near" if near else "exact", cohort=cohort_name, arm=arm)
+            add("n_patients", pub("n_patients", cohort=cohort_name, arm=arm), len(g),
+                *calibration_bound("n_patients", cohort_name), cohort=cohort_name, arm=arm)
             for v in TABLE1_VARIABLES:
                 for lev in v.levels:
                     add("table1_n", pub("table1_n", cohort=cohort_name, arm=arm, variable=v.column, level=lev),
-                        int((g[v.column] == lev).sum()), 5 if near else 0, "near" if near else "exact",
+                        int((g[v.column] == lev).sum()), *calibration_bound("table1_n", cohort_name),
                         cohort=cohort_name, arm=arm, variable=v.column, level=lev)
             for ep, (tcol, ecol) in ENDPOINTS.items():
                 for months in (12, 36, 60):
                     rate = km_rates_reported(g[tcol].to_numpy(), g[ecol].to_numpy(), [months])
                     s = float(rate["survival"].iloc[0]) if len(rate) else float("nan")
                     add("km_survival", pub("km_survival", cohort=cohort_name, arm=arm, endpoint=ep, months=months),
-                        round(s, 4), 0.08 if near else 0.03, "near" if near else "within 3 points",
+                        round(s, 4), *calibration_bound("km_survival", cohort_name),
                         cohort=cohort_name, arm=arm, endpoint=ep, months=months)
             t2 = table2_counts(g)
             for key, val in t2.items():
                 add("table2_n", pub("table2_n", cohort=cohort_name, arm=arm, level=key), val,
-                    3 if near else 0, "near" if near else "exact", cohort=cohort_name, arm=arm, level=key)
+                    *calibration_bound("table2_n", cohort_name), cohort=cohort_name, arm=arm, level=key)
     before = df
     for arm in ARMS:
         g = before[before["arm"] == arm]
@@ -108,9 +107,9 @@ def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cut
         add("n_death", pub("n_death", cohort="before", arm=arm), int(g["death_date"].notna().sum()), 0, cohort="before", arm=arm)
         add("n_infield_recurrence", pub("n_infield_recurrence", cohort="before", arm=arm), int(g["lc_event"].sum()), 0, cohort="before", arm=arm)
     fu = before["followup_months"]
-    add("followup_median_months", 76, round(float(fu.median()), 1), 3, "within 3 months", cohort="before")
-    add("followup_min_months", 6, round(float(fu.min()), 1), 3, "within 3 months", cohort="before")
-    add("followup_max_months", 161, round(float(fu.max()), 1), 3, "within 3 months", cohort="before")
+    for measure, value in (("median", fu.median()), ("min", fu.min()), ("max", fu.max())):
+        q = f"followup_{measure}_months"
+        add(q, pub(q, cohort="before"), round(float(value), 1), *calibration_bound(q, "before"), cohort="before")
     # Toxicity (patients, eligible cohort).
     ae = adverse_events.merge(before[["patient_id", "arm"]], on="patient_id")
     rild = ae["term"].str.startswith("RILD")
