@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.paths import ROOT
+from helpers.paths import ROOT, notebook_sources
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,8 +47,10 @@ FLOATS = ([label for _, label in EMBEDS if label.split("-")[0] in FLOAT_PREFIXES
           + re.findall(r"^::: \{#((?:suppfig|supptbl)-[\w-]+)\}", ARTICLE, re.MULTILINE))
 XREFS = set(re.findall(r"@((?:suppfig|supptbl|fig|tbl)-[\w-]*\w)", ARTICLE))
 CITATIONS = {k for k in re.findall(r"@([A-Za-z][\w]*\d{4}\w*)", ARTICLE)}
-IMAGE_EMBEDS = [label for _, label in EMBEDS if label.startswith("fig-")
-                or label in ("flow-diagram", "love-plot")]
+# the figures: fig- embeds, and the embeds of the supplementary figures' divs
+SUPPFIG_EMBEDS = re.findall(r"^::: \{#suppfig-[\w-]+\}\n\{\{< embed build/notebooks/[\w-]+\.ipynb#([\w-]+)", ARTICLE,
+                            re.MULTILINE)
+IMAGE_EMBEDS = [label for _, label in EMBEDS if label.startswith("fig-") or label in SUPPFIG_EMBEDS]
 
 
 def _norm(text: str) -> str:
@@ -177,8 +179,8 @@ def docx(report: Path) -> dict:
 
 def test_the_article_is_what_the_tests_expect():
     """The lists parsed from index.qmd (guards the regular expressions)."""
-    assert len(EMBEDS) == 20 and len(FLOATS) == 20
-    assert len(IMAGE_EMBEDS) == 10
+    assert len(EMBEDS) == 31 and len(FLOATS) == 31
+    assert len(IMAGE_EMBEDS) == 13
     assert {"tbl-baseline", "fig-km", "suppfig-love-plot", "supptbl-analysis-notes"} <= XREFS
     assert {"bray2024", "wu2026"} <= CITATIONS
 
@@ -190,7 +192,8 @@ def test_make_report_with_quarto_writes_html_pdf_docx(built, report):
         assert (report / name).stat().st_size > 50_000, name
     # Quarto was given only the article and the executed notebooks
     assert "notebooks/05_reproduction.py" not in out and "data-dictionary" not in out
-    assert len(re.findall(r"\[\s*\d+/7\]", out)) == 7, out[-2000:]
+    n = len(notebook_sources())  # the pipeline's notebooks, then Quarto's targets: those and the article
+    assert len(re.findall(rf"\[\s*\d+/{n + 1}\]", out)) == n + 1, out[-2000:]
     # its working copy is gone after a successful render
     assert not (built["clone"] / "build" / ".quarto-project").exists()
 
@@ -233,7 +236,7 @@ def test_html_numbers_link_to_the_cells_that_computed_them(html, report, pdf_pag
 
 def test_html_table_captions_on_top(html):
     tables = [f for f in FLOATS if f.startswith(("tbl-", "supptbl-"))]
-    assert len(tables) == 10
+    assert len(tables) == 18
     for ident in tables:
         first = html.find(id=ident).find("figure").find(recursive=False)
         assert first.name == "figcaption" and "quarto-float-caption-top" in first["class"], ident
@@ -264,7 +267,7 @@ def test_pdf_table_captions_on_top_and_table_1_breaks_across_pages(html, pdf_pag
     # FLOATS and EMBEDS are in the same order (the supplementary divs wrap the last embeds)
     tables = [(f, stem, label) for f, (stem, label) in zip(FLOATS, EMBEDS)
               if f.startswith(("tbl-", "supptbl-"))]
-    assert len(tables) == 10
+    assert len(tables) == 18
     for ident, stem, label in tables:
         caption = _alnum(html.find(id=ident).find("figcaption").get_text(" "))
         source = _alnum(_source_line(stem, label))
