@@ -262,10 +262,7 @@ class PipRenderer:
             m["hcc-other-formats"] = pa.meta_list([
                 pa.meta_map({"href": pa.meta_string(f"index.{f}"), "label": pa.meta_text(label)})
                 for f, label in others])
-        stems = []
-        for cell in builder.embedded:
-            if cell.stem not in stems:
-                stems.append(cell.stem)
+        stems = sorted({cell.stem for cell in builder.embedded})  # in the order they run (00, 01, ...)
         if stems:
             m["hcc-notebooks"] = pa.meta_list([
                 pa.meta_map({"href": pa.meta_string(f"notebooks/{s}.html"), "label": pa.meta_text(s)})
