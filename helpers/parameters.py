@@ -202,13 +202,23 @@ def write_parameters(notebook: str, build: str | os.PathLike | None = None, **pa
     return write_result(frame, f"parameters_{notebook}", build)
 
 
+def _recorded(build: str | os.PathLike | None) -> pd.DataFrame:
+    """Every ``results/parameters_*.csv`` row (notebook, name, value), notebooks in order."""
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False)
+              for p in sorted(results_dir(build).glob("parameters_*.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["notebook", "name", "value"])
+
+
 def read_parameters(build: str | os.PathLike | None = None) -> dict[str, object]:
     """Every recorded parameter, by name (notebooks in order; a later notebook's value wins)."""
-    out: dict[str, object] = {}
-    for path in sorted(results_dir(build).glob("parameters_*.csv")):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        out.update({n: json.loads(v) for n, v in zip(frame["name"], frame["value"])})
-    return out
+    r = _recorded(build)
+    return {n: json.loads(v) for n, v in zip(r["name"], r["value"])}
+
+
+def parameter_notebooks(build: str | os.PathLike | None = None) -> dict[str, str]:
+    """The notebook whose record :func:`read_parameters` takes each parameter from (the last that has it)."""
+    r = _recorded(build)
+    return dict(zip(r["name"], r["notebook"]))
 
 
 if __name__ == "__main__":

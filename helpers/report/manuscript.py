@@ -20,7 +20,7 @@ import pandas as pd
 
 from helpers.data.published import load_published, published_value
 from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
-from helpers.parameters import read_parameters
+from helpers.parameters import parameter_notebooks, read_parameters
 from helpers.report import fmt
 from helpers.report.fmt import NOT_ESTIMABLE, join_words
 from helpers.results import NumberTable, read_index, read_result, result_exists
@@ -111,20 +111,10 @@ class ResultNumbers:
                  pd.DataFrame(columns=["file", "notebook", "cell"])).set_index("file")
         self._file_origin = {f: Origin(index.loc[f, "notebook"], index.loc[f, "cell"]) for f in index.index}
         self._parameter_origin: dict[str, Origin] = {}
-        for name, notebook in self._parameter_notebooks(build).items():
+        for name, notebook in parameter_notebooks(build).items():
             cell = index.loc[f"parameters_{notebook}.csv", "cell"] if f"parameters_{notebook}.csv" in index.index else ""
             self._parameter_origin[name] = Origin(notebook, cell)
         self.ledger = load_published()
-
-    @staticmethod
-    def _parameter_notebooks(build) -> dict[str, str]:
-        from helpers.paths import results_dir  # noqa: PLC0415
-
-        out: dict[str, str] = {}
-        for path in sorted(results_dir(build).glob("parameters_*.csv")):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            out.update(dict(zip(frame["name"], frame["notebook"])))
-        return out
 
     def get(self, quantity: str, **keys: object) -> Number | None:
         """The numbers-table row, or None when the run recorded none (an empty cohort, a skipped model)."""
