@@ -140,3 +140,82 @@ def test_degenerate_competing_risk_data_say_why_instead_of_raising():
     assert cif_at([], [], [12])["note"].tolist() == ["no patients"]
     with pytest.raises(ValueError, match="status must be coded"):
         cumulative_incidence([1.0, 2], [1, 3])
+
+
+ARMS = ["SBRT", "SBRT+TACE"]
+
+
+@pytest.fixture(scope="module")
+def mgus2_cohort(mgus2) -> pd.DataFrame:
+    """mgus2 in the cohort's columns: women as the control arm, men as the treated arm."""
+    return pd.DataFrame({"arm": mgus2["sex"].map({"F": ARMS[0], "M": ARMS[1]}), "lc_months": mgus2["time"],
+                         "lc_status": mgus2["status"]})
+
+
+def test_notebook_tables_are_the_r_values_per_cohort_and_arm(mgus2_cohort):
+    from helpers.stats.competing_risks import competing_risk_counts, competing_risk_rates, competing_risk_tests
+
+    cohorts = {"before": mgus2_cohort, "after": mgus2_cohort.iloc[::2]}
+    counts = competing_risk_counts(cohorts, ARMS).set_index(["cohort", "arm"])
+    # R: table(d$sex, d$status)   F: 0 = 202 (censored), 1 = 59, 2 = 370;  M: 0 = 207, 1 = 56, 2 = 490
+    assert counts.loc[("before", "SBRT"), ["n", "n_local_failure", "n_death", "n_censored"]].tolist() == [631, 59, 370, 202]
+    assert counts.loc[("before", "SBRT+TACE"), ["n_local_failure", "n_death"]].tolist() == [56, 490]
+    rates = competing_risk_rates(cohorts, ARMS, [60, 120, 240, 360]).set_index(["cohort", "arm"]).sort_index()
+    close(rates.loc[("before", "SBRT"), "cif"], R_CIF["F"]["cif"])
+    close(rates.loc[("before", "SBRT+TACE"), "cif_upper"], R_CIF["M"]["upper"])
+    # one minus the KM that censors deaths (see test_incidence_never_exceeds_one_minus_km_that_censors_deaths)
+    close(rates.loc[("before", "SBRT"), "km_failure"],
+          [0.0468233643171637, 0.1030109109653485, 0.1903357406897940, 0.4804293523143063])
+    tests = competing_risk_tests(cohorts, ARMS).set_index("cohort")
+    close(tests.loc["before", ["gray_chi2", "gray_p"]], [1.19450782507551, 0.274422156788004190])
+    close(tests.loc["before", ["shr", "ci_lower", "ci_upper", "shr_p"]],
+          [0.795139972866878, 0.55247008533413, 1.14440146758057, 0.217229727379526])
+
+
+def test_notebook_tables_of_degenerate_cohorts_say_why(mgus2_cohort):
+    from helpers.stats.competing_risks import competing_risk_curves, competing_risk_rates, competing_risk_tests
+
+    nobody = mgus2_cohort.iloc[:0]
+    no_lf_treated = mgus2_cohort[~((mgus2_cohort["arm"] == ARMS[1]) & (mgus2_cohort["lc_status"] == 1))]
+    no_deaths = mgus2_cohort[mgus2_cohort["lc_status"] != 2]
+    cohorts = {"nobody": nobody, "no_lf_treated": no_lf_treated, "no_deaths": no_deaths}
+    tests = competing_risk_tests(cohorts, ARMS).set_index("cohort")
+    assert np.isnan(tests.loc["nobody", ["gray_p", "shr"]].astype(float)).all()
+    assert tests.loc["nobody", "gray_note"] == "fewer than two groups"
+    assert "no patients in SBRT" in tests.loc["nobody", "shr_note"]
+    assert np.isfinite(tests.loc["no_lf_treated", "gray_p"])
+    assert np.isnan(tests.loc["no_lf_treated", "shr"]) and tests.loc["no_lf_treated", "shr_note"] == "no events in SBRT+TACE"
+    assert np.isfinite(tests.loc["no_deaths", ["gray_p", "shr"]].astype(float)).all()
+    rates = competing_risk_rates(cohorts, ARMS, [60]).set_index("cohort")
+    assert rates.loc["nobody", "cif"].isna().all() and (rates.loc["nobody", "note"] == "no patients").all()
+    no_deaths_rates = rates.loc["no_deaths"]
+    close(no_deaths_rates["cif"], no_deaths_rates["km_failure"], rtol=1e-12)  # no competing event: CIF = 1 - KM
+    assert competing_risk_curves({"nobody": nobody}, ARMS)[("nobody", "SBRT")].empty
+
+
+def test_manuscript_text_reads_the_competing_risk_numbers_by_key(tmp_path, mgus2_cohort):
+    from helpers.parameters import write_parameters
+    from helpers.report.competing_text import CompetingRiskNumbers
+    from helpers.results import write_numbers, write_result
+    from helpers.results.rows import competing_count_rows, competing_rate_rows, competing_test_rows
+    from helpers.stats.competing_risks import competing_risk_counts, competing_risk_rates, competing_risk_tests
+
+    cohorts = {"before": mgus2_cohort, "after": mgus2_cohort[mgus2_cohort["arm"] == ARMS[0]]}
+    write_parameters("03_survival", tmp_path, time_points_months=[60, 120])
+    counts, rates = competing_risk_counts(cohorts, ARMS), competing_risk_rates(cohorts, ARMS, [60, 120])
+    tests = competing_risk_tests(cohorts, ARMS)
+    write_numbers(competing_count_rows(counts) + competing_rate_rows(rates) + competing_test_rows(tests, ARMS[1]),
+                  tmp_path, cell="competing-risks", notebook="06_robustness")
+    write_result(pd.DataFrame({"input": ["cohort"], "file": ["cohort.csv"], "n_rows": [1], "sha256": ["a"],
+                               "synthetic": [True], "default_input": [True]}), "input_summary", tmp_path)
+    cr = CompetingRiskNumbers(tmp_path)
+    assert str(cr.n_local_failure("before", "SBRT")) == "59" and str(cr.n_death_first("before", "SBRT+TACE")) == "490"
+    assert str(cr.cif_text("before", "SBRT")) == "4.0% and 7.4%"
+    assert str(cr.km_failure_text("before", "SBRT")) == "4.7% and 10.3%"
+    assert str(cr.gray("before")) == "p = 0.274"
+    assert str(cr.shr("before")) == "subdistribution HR 0.80, 95% CI 0.55\u20131.14, p = 0.217"
+    # the 'after' cohort has one arm only: nothing estimable, and the text says why
+    assert str(cr.gray("after")) == "p not estimable (fewer than two groups)"
+    assert str(cr.shr("after")) == "subdistribution HR not estimable (no patients in SBRT+TACE)"
+    assert str(cr.cif_text("after", "SBRT+TACE")) == "not estimable (no patients) and not estimable (no patients)"
+    assert "competing-risks" in cr.shr("before").markdown
