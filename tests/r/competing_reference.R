@@ -14,6 +14,7 @@ if (length(args) && args[1] == "export") {
 }
 d <- read.csv("tests/data/mgus2.csv")
 d$sex <- factor(d$sex, levels = c("F", "M"))
+print(table(d$sex, d$status))
 # Aalen-Johansen cumulative incidence per sex
 fit <- survfit(Surv(time, factor(status, 0:2, c("censor", "pcm", "death"))) ~ sex, data = d)
 s <- summary(fit, times = c(60, 120, 240, 360))
