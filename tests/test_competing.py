@@ -219,3 +219,32 @@ def test_manuscript_text_reads_the_competing_risk_numbers_by_key(tmp_path, mgus2
     assert str(cr.shr("after")) == "subdistribution HR not estimable (no patients in SBRT+TACE)"
     assert str(cr.cif_text("after", "SBRT+TACE")) == "not estimable (no patients) and not estimable (no patients)"
     assert "competing-risks" in cr.shr("before").markdown
+
+
+@pytest.mark.r_crosscheck
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_crosscheck_random_tied_data_against_r(tmp_path, seed):
+    """Random cohorts with whole-month times (many ties of events, deaths and censoring) against R, live:
+    ``Rscript tests/r/competing_reference.R crosscheck input.csv out_dir``."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("Rscript"), "Rscript not found"
+    rng = np.random.default_rng(seed)
+    n = 120
+    d = pd.DataFrame({"arm": rng.choice(ARMS, n, p=[0.65, 0.35]), "time": rng.integers(1, 40, n).astype(float),
+                      "status": rng.choice([0, 1, 2], n, p=[0.4, 0.2, 0.4])})
+    d.to_csv(tmp_path / "input.csv", index=False)
+    subprocess.run(["Rscript", str(Path(__file__).parent / "r" / "competing_reference.R"), "crosscheck",
+                    str(tmp_path / "input.csv"), str(tmp_path)], check=True, capture_output=True, text=True)
+    ref = pd.read_csv(tmp_path / "cif.csv")
+    for arm in ARMS:
+        g, r = d[d["arm"] == arm], ref[ref["arm"] == arm]
+        mine = cumulative_incidence(g["time"], g["status"])
+        for col in ("time", "cif", "se", "cif_competing", "se_competing"):
+            close(mine[col], r[col])
+    t = pd.read_csv(tmp_path / "tests.csv").iloc[0]
+    close([gray_test(d["time"], d["status"], d["arm"]).stat,
+           gray_test(d["time"], d["status"].map({0: 0, 1: 2, 2: 1}), d["arm"]).stat], [t["gray_lf"], t["gray_death"]])
+    fg = fine_gray_arm(d["time"], d["status"], d["arm"], ARMS)
+    close([fg["coef"], fg["se"]], [t["coef"], t["se"]])

@@ -12,6 +12,21 @@ if (length(args) && args[1] == "export") {
   write.csv(out, "tests/data/mgus2.csv", row.names = FALSE)
   quit()
 }
+# live cross-check on data written by tests/test_competing.py (pytest --run-r, `make crosscheck`):
+#   Rscript tests/r/competing_reference.R crosscheck input.csv out_dir
+if (length(args) && args[1] == "crosscheck") {
+  x <- read.csv(args[2]); x$arm <- factor(x$arm, levels = c("SBRT", "SBRT+TACE"))
+  f <- survfit(Surv(time, factor(status, 0:2, c("censor", "lf", "death"))) ~ arm, data = x)
+  arm <- rep(sub("arm=", "", names(f$strata)), f$strata)
+  write.csv(data.frame(arm = arm, time = f$time, cif = f$pstate[, 2], se = f$std.err[, 2],
+                       cif_competing = f$pstate[, 3], se_competing = f$std.err[, 3]),
+            file.path(args[3], "cif.csv"), row.names = FALSE)
+  g <- cuminc(x$time, x$status, x$arm)$Tests
+  cr <- crr(x$time, x$status, cov1 = as.numeric(x$arm == "SBRT+TACE"))
+  write.csv(data.frame(gray_lf = g[1, "stat"], gray_death = g[2, "stat"], coef = cr$coef, se = sqrt(cr$var[1, 1])),
+            file.path(args[3], "tests.csv"), row.names = FALSE)
+  quit()
+}
 d <- read.csv("tests/data/mgus2.csv")
 d$sex <- factor(d$sex, levels = c("F", "M"))
 print(table(d$sex, d$status))
