@@ -63,7 +63,7 @@ data: $(STAMP) ## Regenerate the synthetic cohort in data/ (fixed seed; byte-ide
 	$(PY) -m helpers.synthetic --out data
 
 .PHONY: crosscheck
-crosscheck: $(STAMP) ## Cross-check matching and survival against R (needs R with survival and MatchIt)
+crosscheck: $(STAMP) ## Cross-check matching and survival against R (needs R with survival, MatchIt and cmprsk)
 	$(PY) -m pytest -q -m r_crosscheck --run-r
 
 .PHONY: lock

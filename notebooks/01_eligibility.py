@@ -96,7 +96,7 @@ analysis = add_endpoints(add_table1_categories(eligible, alpha_beta=alpha_beta),
 keep = ["patient_id", "arm", "bed_gy", "child_pugh_class", "platelets_group", "afp_group", "hepatitis_type",
         "age_group", "bed_group", "sex_group", "pvtt_group", "diameter_group", "ecog_group",
         "prior_treatment_group", "os_months", "os_event", "pfs_months", "pfs_event", "lc_months", "lc_event",
-        "followup_months", "progression_sites", "subsequent_therapy"]
+        "lc_status", "followup_months", "progression_sites", "subsequent_therapy"]
 analysis_out = analysis[keep].copy()
 analysis_out["died"] = analysis["os_event"]
 write_result(analysis_out, "analysis_cohort", build_dir)

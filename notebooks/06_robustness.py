@@ -170,3 +170,88 @@ published = load_published()
 published_hr = {ep: published_value(published, "treatment_hr", cohort="after", arm=treated_arm, endpoint=ep)
                 for ep in endpoints}
 show_figure(plot_effect_summary(effects, published_hr), "fig-effect-summary", build_dir)
+
+# %% [markdown]
+# ## Local control with death as a competing event
+#
+# The paper, like notebook 03, analysed local control by Kaplan-Meier and
+# censored patients at death. When many patients die before any local
+# failure, one minus that Kaplan-Meier curve is the incidence of local
+# failure in a world where nobody dies: it overstates the incidence patients
+# actually experience. Here death without local failure before it is a
+# competing event (`lc_status`, `helpers.data.derive.add_endpoints`): the
+# cumulative incidence of local failure per arm (Aalen-Johansen; R
+# `survfit(Surv(t, factor(status, 0:2, c("censor", "lf", "death"))) ~ arm)`),
+# the arms compared by Gray's test (R `cmprsk::cuminc`) and by the Fine-Gray
+# subdistribution hazard ratio (R `cmprsk::crr`), before and after matching,
+# at the Kaplan-Meier time points of notebook 03. Each statistic agrees with
+# R (`tests/test_competing.py`).
+
+# %%
+#| label: competing-risks
+from helpers.parameters import read_parameters
+from helpers.results.rows import competing_count_rows, competing_rate_rows, competing_test_rows
+from helpers.stats.competing_risks import (
+    competing_risk_counts,
+    competing_risk_curves,
+    competing_risk_rates,
+    competing_risk_tests,
+)
+from helpers.stats.survival import time_point_label
+
+survival_parameters = read_parameters(build_dir)  # notebook 03's time points and time axis
+cr_counts = competing_risk_counts(cohorts, arms)
+cr_rates = competing_risk_rates(cohorts, arms, survival_parameters["time_points_months"])
+cr_tests = competing_risk_tests(cohorts, arms)
+_ = write_result(cr_counts, "competing_risk_counts", build_dir, numbers=competing_count_rows(cr_counts))
+_ = write_result(cr_rates, "competing_risk_rates", build_dir, numbers=competing_rate_rows(cr_rates))
+_ = write_result(cr_tests, "competing_risk_tests", build_dir, numbers=competing_test_rows(cr_tests, treated_arm))
+show_df(cr_counts)
+
+# %%
+#| label: tbl-competing-risks
+#| tbl-cap: "Local failure with death as a competing event: the cumulative incidence of local failure (Aalen-Johansen, %, 95% CI) per arm, beside one minus the Kaplan-Meier curve that censors deaths (%, 95% CI), before and after matching. Not estimable: no patient followed that long."
+def percent_ci(v, lo, hi, note):
+    if fmt.is_missing(v):
+        return fmt.not_estimable(note)
+    return f"{100 * v:.1f}" + ("" if v == 0 or fmt.is_missing(lo) else f" ({fmt.ci(lo, hi, 1, scale=100)})")
+
+
+show_df(pd.DataFrame({
+    "Cohort": cr_rates["cohort"].map(cohort_label),
+    "Arm": cr_rates["arm"],
+    "Time": cr_rates["months"].map(time_point_label),
+    "At risk": cr_rates["n_at_risk"],
+    "Cumulative incidence, % (95% CI)": [percent_ci(*r) for r in
+                                         cr_rates[["cif", "cif_lower", "cif_upper", "note"]].itertuples(index=False)],
+    "1 - KM, deaths censored, % (95% CI)": [percent_ci(*r) for r in cr_rates[["km_failure", "km_lower", "km_upper",
+                                                                               "note"]].itertuples(index=False)],
+}))
+
+# %%
+#| label: tbl-competing-tests
+#| tbl-cap: "Local failure with death as a competing event, SBRT+TACE vs SBRT alone: local failures and deaths without local failure per arm, Gray's test of the cumulative incidence, and the Fine-Gray subdistribution hazard ratio (sHR, 95% CI, p), before and after matching."
+by_arm = cr_counts.set_index(["cohort", "arm"])
+show_df(pd.DataFrame({
+    "Cohort": cr_tests["cohort"].map(cohort_label),
+    **{f"Local failures / deaths first, {arm}": [f"{by_arm.loc[(c, arm), 'n_local_failure']} / "
+                                                 f"{by_arm.loc[(c, arm), 'n_death']}" for c in cr_tests["cohort"]]
+       for arm in arms},
+    "Gray's test p": [fmt.p_value(p, n) for p, n in zip(cr_tests["gray_p"], cr_tests["gray_note"])],
+    "sHR (95% CI)": [fmt.hr_ci(h, lo, hi, n) for h, lo, hi, n in
+                     zip(cr_tests["shr"], cr_tests["ci_lower"], cr_tests["ci_upper"], cr_tests["shr_note"])],
+    "sHR p": [fmt.p_value(p, n) for p, n in zip(cr_tests["shr_p"], cr_tests["shr_note"])],
+}))
+
+# %%
+#| label: fig-competing-risks
+#| fig-cap: "Local failure with death as a competing event, before (A) and after (B) matching: the cumulative incidence of local failure per arm (Aalen-Johansen, solid) beside one minus the Kaplan-Meier curve that censors deaths (dashed), with Gray's test and the Fine-Gray subdistribution hazard ratio of SBRT+TACE vs SBRT alone."
+from helpers.report.plots_competing import plot_competing_risks
+
+curves = competing_risk_curves(cohorts, arms)
+tests_by = cr_tests.set_index("cohort")
+panels = [dict(title=f"{'AB'[i]}. {cohort_label[c]}", curves={arm: curves[(c, arm)] for arm in arms},
+               counts={arm: tuple(by_arm.loc[(c, arm), ["n", "n_local_failure", "n_death"]]) for arm in arms},
+               tests=tests_by.loc[c]) for i, c in enumerate(cohorts)]
+show_figure(plot_competing_risks(panels, arms, survival_parameters["km_max_months"]), "fig-competing-risks",
+            build_dir)

@@ -62,6 +62,8 @@ def test_endpoints_in_months_and_censoring():
     assert df.loc[0, "lc_event"] == 0 and df.loc[0, "lc_months"] == pytest.approx(730 / 30.4375)  # death censors LC
     assert df.loc[1, "lc_months"] == pytest.approx(200 / 30.4375) and df.loc[1, "lc_event"] == 1
     assert df.loc[1, "os_event"] == 0
+    # competing risks: death without local failure is status 2, at the time of death; local failure 1
+    assert df["lc_status"].tolist() == [2, 1, 0]
     cut = (pd.Timestamp("2025-09-30") - start).days / 30.4375
     assert df.loc[2, "os_event"] == 0 and df.loc[2, "os_months"] == pytest.approx(cut)
 

@@ -184,12 +184,20 @@ def censor_at_cutoff(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataF
     return out
 
 
+#: The codes of ``lc_status`` (local control with death as a competing event).
+LC_STATUS = {0: "censored", 1: "local failure", 2: "death without local failure"}
+
+
 def add_endpoints(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFrame:
     """Censor at the data cut-off (:func:`censor_at_cutoff`), then add OS, PFS and LC as (months, event) pairs.
 
     - OS: death from any cause.
     - PFS: first progression anywhere, or death, whichever first.
     - LC: progression of the irradiated lesion; death censors.
+    - LC with death as a competing event (``lc_status``): the time is ``lc_months`` (local failure, death or
+      censoring, whichever first) and the status 0 = censored, 1 = local failure, 2 = death without local
+      failure before it (:data:`LC_STATUS`), as R's ``factor(status, 0:2, c("censor", "lf", "death"))``
+      reads it (``helpers.stats.survival.competing``).
 
     Every endpoint is censored at ``last_followup`` or at the data ``cutoff``,
     whichever is earlier; an event after the cut-off counts as censored at the
@@ -197,7 +205,7 @@ def add_endpoints(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFram
     frame. Months are days / 30.4375.
 
     Adds ``os_months``, ``os_event``, ``pfs_months``, ``pfs_event``,
-    ``lc_months``, ``lc_event`` and ``followup_months`` (time to death or to
+    ``lc_months``, ``lc_event``, ``lc_status`` and ``followup_months`` (time to death or to
     censoring: the observed time of OS).
     """
     out = censor_at_cutoff(df, cutoff)
@@ -218,5 +226,6 @@ def add_endpoints(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataFram
     # Death before local progression ends LC follow-up (censored at death).
     died = out["os_event"].astype(bool) & ~out["lc_event"].astype(bool)
     out.loc[died, "lc_months"] = out.loc[died, "os_months"]
+    out["lc_status"] = np.where(out["lc_event"].astype(bool), 1, np.where(died, 2, 0))
     out["followup_months"] = out["os_months"]
     return out

@@ -31,6 +31,12 @@ function                      quantity (key columns used)                       
 ``rmst_rows``                 rmst (cohort, endpoint, arm or 'difference',           --
                               months=tau; CI, p)
 ``evalue_rows``               evalue (cohort, endpoint, level=estimate/ci)           --
+``competing_count_rows``      n_local_failure, n_death_competing (cohort, arm,       --
+                              endpoint=LC)
+``competing_rate_rows``       cif_local_failure, km_local_failure (cohort, arm,      --
+                              endpoint=LC, months; CI)
+``competing_test_rows``       gray_test (cohort, endpoint=LC; chi2, p);              --
+                              fine_gray_shr (cohort, endpoint=LC, arm; CI, p)
 ============================  =====================================================  ==========================
 
 The matching summary is built here too (:func:`matching_summary`): its wide
@@ -265,3 +271,32 @@ def strobe_rows(strobe: pd.DataFrame) -> Rows:
     rows = [number("strobe_items", len(strobe))]
     rows += [number("strobe_paper", int((strobe["paper_status"] == s).sum()), level=s) for s in ("yes", "partly", "no")]
     return rows
+
+
+# Local control with death as a competing event (notebook 06, helpers.stats.competing_risks).
+
+def competing_count_rows(counts: pd.DataFrame) -> Rows:
+    """Endpoint LC: local failures (n_local_failure) and deaths without local failure (n_death_competing) per
+    cohort and arm."""
+    return [row for r in counts.itertuples() for row in (
+        number("n_local_failure", r.n_local_failure, cohort=r.cohort, endpoint="LC", arm=r.arm),
+        number("n_death_competing", r.n_death, cohort=r.cohort, endpoint="LC", arm=r.arm))]
+
+
+def competing_rate_rows(rates: pd.DataFrame) -> Rows:
+    """Endpoint LC: the cumulative incidence of local failure (cif_local_failure) and one minus the KM that
+    censors deaths (km_local_failure), proportions with CI, per cohort, arm and months."""
+    return [row for r in rates.itertuples() for row in (
+        number("cif_local_failure", r.cif, ci_lower=r.cif_lower, ci_upper=r.cif_upper, note=r.note,
+               cohort=r.cohort, endpoint="LC", arm=r.arm, months=r.months),
+        number("km_local_failure", r.km_failure, ci_lower=r.km_lower, ci_upper=r.km_upper, note=r.note,
+               cohort=r.cohort, endpoint="LC", arm=r.arm, months=r.months))]
+
+
+def competing_test_rows(tests: pd.DataFrame, treated_arm: str) -> Rows:
+    """Endpoint LC: Gray's test (gray_test: chi-squared, p) and the Fine-Gray subdistribution HR of the treated
+    arm (fine_gray_shr: CI, p) per cohort; the note says why one is not estimable."""
+    return [row for r in tests.itertuples() for row in (
+        number("gray_test", r.gray_chi2, p_value=r.gray_p, note=r.gray_note, cohort=r.cohort, endpoint="LC"),
+        number("fine_gray_shr", r.shr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.shr_p, note=r.shr_note,
+               cohort=r.cohort, endpoint="LC", arm=treated_arm))]
