@@ -13,6 +13,8 @@ here                                      module       R
 ``km_rates_reported(t, e, [12, 36, 60])`` ``km``       ``summary(fit, times = ..., extend = TRUE)``, NA
                                                        where no one is at risk
 ``km_median(t, e)``                       ``km``       ``quantile(fit, 0.5)`` / ``print(fit)``
+``kaplan_meier(t, e, weights=w)``         ``km``       ``survfit(Surv(t, e) ~ 1, weights = w)`` (robust se
+                                                       for non-integer weights, as R's default)
 ``logrank_test(t, e, g)``                 ``logrank``  ``survdiff(Surv(t, e) ~ g)``
 ``logrank_test(t, e, g, strata=s)``       ``logrank``  ``survdiff(Surv(t, e) ~ g + strata(s))``
 ``cox_fit(df, "t", "e", ["x"])``          ``cox``      ``coxph(Surv(t, e) ~ x, ties = "efron")``
