@@ -3,7 +3,7 @@
 The data are ``tests/data/lung.csv`` (R's ``survival::lung``, see ``tests/test_robustness.py``): the
 "treatment" is sex 2 vs 1, the propensity model ``glm(treat ~ ecog + age_group, family = binomial)`` with the
 ECOG score as 0, 1, 2+ and an age group. The reference values were printed by
-``Rscript tests/r/weighting_reference.R`` and ``Rscript tests/r/grid_reference.R`` (R 4.2.2, survival 3.5-3,
+``Rscript tests/r/weighting_reference.R`` (R 4.2.2, survival 3.5-3,
 MatchIt 4.5.1); WeightIt is not installable, so the weights are computed by formula in R from ``glm``'s fitted
 values, and the SMDs by MatchIt's own ``bal1var`` (the function behind ``summary(matchit(...))``).
 """
@@ -132,7 +132,7 @@ def test_iptw_weighted_cox_with_robust_variance_matches_r(lung, estimand):
     assert naive_se != se
 
 
-# R (tests/r/grid_reference.R): per cell, table(match.data(m)$treat) (controls, treated), treated without a
+# R (tests/r/weighting_reference.R, its end): per cell, table(match.data(m)$treat) (controls, treated), treated without a
 # control, max |summary(m)$sum.matched[, "Std. Mean Diff."]| over the covariates' dummies, and
 # coef and se of coxph(Surv(time, status) ~ treat, data = match.data(m)).
 R_GRID = {
