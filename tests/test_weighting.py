@@ -16,8 +16,14 @@ import pandas as pd
 import pytest
 
 from helpers.stats.matching import fit_propensity
-from helpers.stats.robustness import (iptw_balance, iptw_cohort, iptw_cox_table, iptw_weights_table, matching_grid,
-                                      weighted_km_table)
+from helpers.stats.robustness import (
+    iptw_balance,
+    iptw_cohort,
+    iptw_cox_table,
+    iptw_weights_table,
+    matching_grid,
+    weighted_km_table,
+)
 from helpers.stats.weighting import effective_sample_size, iptw_weights, weighted_smd
 
 RTOL = 1e-6
@@ -157,6 +163,9 @@ def test_degenerate_weights_and_grid_cells_say_why():
     assert iptw_weights(ps, treated, "ATE").note.startswith("propensity score numerically 0 or 1 for 2 patients")
     assert iptw_weights(ps, treated, "ATT").note.startswith("propensity score numerically 0 or 1 for 1 patient")
     assert iptw_weights(np.array([0.5, 0.5]), np.array([True, True]), "ATT").note.startswith("one arm has no")
+    # complete separation: glm's scores stop short of 0 and 1, but the arms do not overlap
+    separated = iptw_weights(np.array([1 - 1e-13, 0.9, 1e-13, 0.2]), treated, "ATT")
+    assert np.isnan(separated.weights).all() and "do not overlap" in separated.note
     d = pd.DataFrame({"patient_id": list("abcd"), "arm": ["1", "2", "1", "2"], "x": ["a", "a", "b", "b"],
                       "time": [1.0, 2, 3, 4], "status": [0, 0, 0, 0], "propensity_score": [0.5, 1.0, 0.5, 0.5]})
     weighted, notes = iptw_cohort(d, "2")

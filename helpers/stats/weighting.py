@@ -19,9 +19,12 @@ before and after weighting), a binary (0/1) variable's variance being :math:`p(1
 means is weighted.
 
 Extreme weights: a propensity score that is numerically 0 or 1 (within :data:`PS_EPSILON`, R ``glm``'s
-"fitted probabilities numerically 0 or 1 occurred") gives a weight that is infinite or has no meaning;
-:func:`iptw_weights` then returns NaN weights and the reason, and every weighted estimate is "not
-estimable" with it.
+"fitted probabilities numerically 0 or 1 occurred") gives a weight that is infinite or has no meaning, and
+arms whose scores do not overlap at all (no common support, as under complete separation, where R's ``glm``
+stops the scores just short of 0 and 1) leave one arm with weights of about 1e-13; :func:`iptw_weights` then
+returns NaN weights and the reason, and every weighted estimate is "not estimable" with it. Within common
+support the weights are used as they are, and their summary (the largest weight's share, the effective sample
+size) shows how extreme they are.
 """
 from __future__ import annotations
 
@@ -75,8 +78,8 @@ def iptw_weights(ps, treated, estimand: str = "ATT") -> Weights:
     Returns
     -------
     Weights
-        NaN weights and a ``note`` when a score is missing or numerically 0 or 1 (:data:`PS_EPSILON`), or
-        an arm is empty.
+        NaN weights and a ``note`` when a score is missing or numerically 0 or 1 (:data:`PS_EPSILON`), the
+        arms' scores do not overlap, or an arm is empty.
 
     Examples
     --------
@@ -106,6 +109,9 @@ def iptw_weights(ps, treated, estimand: str = "ATT") -> Weights:
         n = int(broken.sum())
         return Weights(estimand, nan, f"propensity score numerically 0 or 1 for {n} patient{'s' if n > 1 else ''}: "
                                       "the inverse probability weights are infinite")
+    if e[t].min() > e[~t].max() or e[t].max() < e[~t].min():
+        return Weights(estimand, nan, "the propensity scores of the two arms do not overlap (no common support, "
+                                      "e.g. separation): weighting cannot compare the arms")
     with np.errstate(divide="ignore", invalid="ignore"):
         if estimand == "ATT":
             w = np.where(t, 1.0, e / (1 - e))
