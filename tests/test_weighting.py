@@ -177,3 +177,39 @@ def test_degenerate_weights_and_grid_cells_say_why():
     assert iptw_balance(weighted, ["x"], "2", notes).set_index("estimand").loc["ATE", "note"].startswith("propensity")
     g = matching_grid(d.assign(x=["a", "a", "b", "b"]), ["x"], ARMS, [0.02, None], [1], ENDPOINTS)
     assert len(g) == 2 and g["hr"].isna().all() and (g["note"] != "").all()
+
+
+def _text_numbers(rows) -> object:
+    """A RobustnessNumbers over the given rows of the numbers table (no build folder needed)."""
+    from helpers.report.robustness_text import RobustnessNumbers
+    from helpers.results.numbers import NUMBERS_COLUMNS, NumberTable
+
+    rb = RobustnessNumbers.__new__(RobustnessNumbers)
+    df = pd.DataFrame(rows, columns=list(NUMBERS_COLUMNS)).fillna({"notebook": "", "cell": "", "results_file": ""})
+    rb.numbers = NumberTable(df)
+    return rb
+
+
+def test_the_discussion_statement_counts_direction_and_significance_across_every_analysis():
+    from helpers.results.numbers import number
+    from helpers.stats.robustness import MATCHED_ANALYSES
+
+    t = "SBRT+TACE"
+    rows = [number("matched_hr", hr, ci_lower=hr / 2, ci_upper=hr * 2, p_value=p, cohort="after", endpoint="OS",
+                   arm=t, level=a) for a, (hr, p) in zip(MATCHED_ANALYSES, [(0.5, 0.01), (0.6, 0.2), (0.7, 0.3)])]
+    rows += [number("iptw_hr", 0.8, ci_lower=0.4, ci_upper=1.6, p_value=0.4, cohort="before", endpoint="OS", arm=t,
+                    level=e) for e in ("ATT", "ATE")]
+    rows += [number("grid_hr", 1.2, ci_lower=0.6, ci_upper=2.4, p_value=0.6, cohort="after", endpoint="OS", arm=t,
+                    level="0.2 SD, 1:1"),
+             number("grid_hr", float("nan"), note="nobody matched", cohort="after", endpoint="OS", arm=t,
+                    level="0.02 SD, 1:1")]
+    rb = _text_numbers(rows)
+    assert str(rb.overall_statement("OS")) == (
+        "the hazard ratio favoured SBRT+TACE in five and SBRT alone in one, so changed direction, of six estimable "
+        "of the seven analyses (matched cohort, weighting and matching settings) and was statistically significant "
+        "at the 5% level in one of them")
+    assert str(rb.grid_statement("OS")) == (
+        "the hazard ratio favoured SBRT alone in one estimable of the two matching settings and was statistically "
+        "significant at the 5% level in zero of them")
+    assert str(rb.grid_range("OS")) == "from HR 1.20 (0.2 SD, 1:1) to HR 1.20 (0.2 SD, 1:1)"
+    assert str(_text_numbers([]).overall_statement("OS")).startswith("no hazard ratio of the analyses")
