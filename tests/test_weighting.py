@@ -200,9 +200,9 @@ def test_the_discussion_statement_counts_direction_and_significance_across_every
     rows += [number("iptw_hr", 0.8, ci_lower=0.4, ci_upper=1.6, p_value=0.4, cohort="before", endpoint="OS", arm=t,
                     level=e) for e in ("ATT", "ATE")]
     rows += [number("grid_hr", 1.2, ci_lower=0.6, ci_upper=2.4, p_value=0.6, cohort="after", endpoint="OS", arm=t,
-                    level="0.2 SD, 1:1"),
+                    level="0.2 SD; 1:1"),
              number("grid_hr", float("nan"), note="nobody matched", cohort="after", endpoint="OS", arm=t,
-                    level="0.02 SD, 1:1")]
+                    level="0.02 SD; 1:1")]
     rb = _text_numbers(rows)
     assert str(rb.overall_statement("OS")) == (
         "the hazard ratio favoured SBRT+TACE in five and SBRT alone in one, so changed direction, of six estimable "
@@ -211,5 +211,5 @@ def test_the_discussion_statement_counts_direction_and_significance_across_every
     assert str(rb.grid_statement("OS")) == (
         "the hazard ratio favoured SBRT alone in one estimable of the two matching settings and was statistically "
         "significant at the 5% level in zero of them")
-    assert str(rb.grid_range("OS")) == "from HR 1.20 (0.2 SD, 1:1) to HR 1.20 (0.2 SD, 1:1)"
+    assert str(rb.grid_range("OS")) == "from HR 1.20 (0.2 SD; 1:1) to HR 1.20 (0.2 SD; 1:1)"
     assert str(_text_numbers([]).overall_statement("OS")).startswith("no hazard ratio of the analyses")

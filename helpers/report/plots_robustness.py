@@ -74,8 +74,9 @@ def plot_effect_summary(effects: pd.DataFrame, published: Mapping[str, float] | 
     """Forest plot of the treatment hazard ratio across analyses, one panel per endpoint, log scale.
 
     ``effects``: rows ``endpoint``, ``analysis`` (label), ``hr``, ``ci_lower``, ``ci_upper``, ``note``;
-    ``published``: endpoint -> the published HR, marked by a dotted line. A row that is not estimable is
-    listed with the reason instead of a point.
+    ``published``: endpoint -> the published HR, marked by a dotted line; a row whose analysis starts with
+    "Published" (the paper's estimate and CI) is drawn in red. A row that is not estimable is listed with the
+    reason instead of a point.
     """
     endpoints = list(dict.fromkeys(effects["endpoint"]))
     n_rows = effects.groupby("endpoint").size().max() if len(effects) else 1
@@ -87,7 +88,10 @@ def plot_effect_summary(effects: pd.DataFrame, published: Mapping[str, float] | 
         y = np.arange(len(block))[::-1]
         ok = block["hr"].notna().to_numpy()
         hr, lo, hi = (block[c].to_numpy(float) for c in ("hr", "ci_lower", "ci_upper"))
-        ax.errorbar(hr[ok], y[ok], xerr=[hr[ok] - lo[ok], hi[ok] - hr[ok]], fmt="s", color="C0", ms=4, capsize=2)
+        pub = block["analysis"].str.startswith("Published").to_numpy()
+        for rows, color, marker in ((ok & ~pub, "C0", "s"), (ok & pub, "C3", "D")):
+            ax.errorbar(hr[rows], y[rows], xerr=[hr[rows] - lo[rows], hi[rows] - hr[rows]], fmt=marker, color=color,
+                        ms=4, capsize=2)
         for yi, row in zip(y, block.itertuples()):
             label = (fmt.hr_ci(row.hr, row.ci_lower, row.ci_upper) if pd.notna(row.hr)
                      else fmt.not_estimable(row.note))

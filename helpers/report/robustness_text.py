@@ -66,7 +66,7 @@ class RobustnessNumbers(ResultNumbers):
 
     def grid_range(self, endpoint: str) -> Linked:
         """The smallest and the largest treatment HR across the matching-settings grid, each with its cell:
-        'from HR 0.39 (0.02 SD, 1:1) to HR 0.80 (no caliper, 2:1)'."""
+        'from HR 0.39 (0.02 SD; 1:1) to HR 0.80 (no caliper; 2:1)'."""
         ok = [n for n in self._grid(endpoint) if n is not None and not n.missing]
         if not ok:
             return Linked("not estimable in any cell of the grid")

@@ -272,7 +272,7 @@ def iptw_hr_rows(cox: pd.DataFrame, treated_arm: str) -> Rows:
 
 
 def grid_rows(grid: pd.DataFrame, arms: Sequence[str]) -> Rows:
-    """The matching-settings grid per cell (level, e.g. '0.02 SD, 2:1'): matched patients per arm, treated left
+    """The matching-settings grid per cell (level, e.g. '0.02 SD; 2:1'): matched patients per arm, treated left
     unmatched, the largest SMD, and the treatment HR per endpoint."""
     rows: Rows = []
     for cell, g in grid.groupby("cell", sort=False):

@@ -240,8 +240,8 @@ def iptw_cox_table(weighted: pd.DataFrame, notes: Mapping[str, str], endpoints: 
 
 
 def grid_cell_label(caliper_sd: float | None, ratio: int) -> str:
-    """'0.02 SD, 2:1' or 'no caliper, 3:1'."""
-    return f"{'no caliper' if caliper_sd is None else f'{caliper_sd:g} SD'}, {ratio}:1"
+    """'0.02 SD; 2:1' or 'no caliper; 3:1' (no comma: a results key is written into 'key=value, ...' titles)."""
+    return f"{'no caliper' if caliper_sd is None else f'{caliper_sd:g} SD'}; {ratio}:1"
 
 
 def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[str], calipers: Sequence[float | None],
