@@ -160,6 +160,9 @@ def test_no_events_in_an_arm_makes_its_hazard_ratio_not_estimable(runs):
     text = _report_text(run)
     assert "HR not estimable (HR tends to zero (monotone likelihood / separation" in text
     assert "no estimable treatment effect" in text
+    # notebook 06: the weighted Cox models and the grid's have the same reason
+    assert _result(run, "iptw_hr")["note"].str.contains("HR tends to zero").all()
+    assert _result(run, "matching_grid").dropna(subset=["smd_max"])["note"].str.contains("HR tends to zero").all()
 
 
 @_on_case("all_censored")
@@ -212,6 +215,13 @@ def test_no_treated_patient_matched_gives_an_empty_matched_cohort_and_says_so(ru
     assert "log-rank test not estimable (no patients)" in text
     assert "an edited copy of the synthetic cohort (not the calibrated default)" in text
     assert "the matched cohort is empty" in text
+    # notebook 06: weighting cannot compare arms without common support; no caliper matches anybody
+    iptw = _result(run, "iptw_hr")
+    assert iptw["hr"].isna().all()
+    assert iptw["note"].str.contains("do not overlap|numerically 0 or 1").all()  # ATT; ATE (scores of exactly 1)
+    grid = _result(run, "matching_grid")
+    assert (grid.loc[grid["caliper_sd"].notna(), "note"] == "nobody matched").all()
+    assert "HR not estimable (the propensity scores of the two arms do not overlap" in text
 
 
 @_on_case("deaths_only_in_child_pugh_b")
@@ -263,3 +273,6 @@ def test_one_arm_without_eligible_patients_is_reported_not_matched(runs):
     assert "109 were eligible (109 SBRT, 0 SBRT+TACE); matching kept 0 and 0" in text
     assert "no propensity model is fitted and nobody is matched" in text
     assert "had a control inside the caliper" not in text  # there was no treated patient to match
+    # notebook 06: nothing to weight, nobody matched in any cell of the grid
+    assert _result(run, "iptw_hr")["note"].str.startswith("one arm has no patients").all()
+    assert (_result(run, "matching_grid")["note"] == "nobody matched").all()

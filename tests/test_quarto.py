@@ -179,8 +179,8 @@ def docx(report: Path) -> dict:
 
 def test_the_article_is_what_the_tests_expect():
     """The lists parsed from index.qmd (guards the regular expressions)."""
-    assert len(EMBEDS) == 34 and len(FLOATS) == 34
-    assert len(IMAGE_EMBEDS) == 14
+    assert len(EMBEDS) == 39 and len(FLOATS) == 39
+    assert len(IMAGE_EMBEDS) == 16
     assert {"tbl-baseline", "fig-km", "suppfig-love-plot", "supptbl-analysis-notes"} <= XREFS
     assert {"bray2024", "wu2026"} <= CITATIONS
 
@@ -236,7 +236,7 @@ def test_html_numbers_link_to_the_cells_that_computed_them(html, report, pdf_pag
 
 def test_html_table_captions_on_top(html):
     tables = [f for f in FLOATS if f.startswith(("tbl-", "supptbl-"))]
-    assert len(tables) == 20
+    assert len(tables) == 23
     for ident in tables:
         first = html.find(id=ident).find("figure").find(recursive=False)
         assert first.name == "figcaption" and "quarto-float-caption-top" in first["class"], ident
@@ -267,7 +267,7 @@ def test_pdf_table_captions_on_top_and_table_1_breaks_across_pages(html, pdf_pag
     # FLOATS and EMBEDS are in the same order (the supplementary divs wrap the last embeds)
     tables = [(f, stem, label) for f, (stem, label) in zip(FLOATS, EMBEDS)
               if f.startswith(("tbl-", "supptbl-"))]
-    assert len(tables) == 20
+    assert len(tables) == 23
     for ident, stem, label in tables:
         caption = _alnum(html.find(id=ident).find("figcaption").get_text(" "))
         source = _alnum(_source_line(stem, label))

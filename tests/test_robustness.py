@@ -77,6 +77,54 @@ def test_unit_weights_leave_the_cox_fit_unchanged(lung):
     close(weighted.table["se"], plain.table["se"], rtol=1e-12)
 
 
+# R: f <- survfit(Surv(time, status) ~ sex, data = lung, weights = w, conf.type = "log-log")   (robust: non-integer w)
+#    s <- summary(f, times = c(100, 300, 500)); cbind(s$n.risk, s$surv, s$std.err, s$lower, s$upper)
+R_WEIGHTED_KM = {
+    "robust": {"1": [(173.0, 0.823809523809524, 0.0338369676504859, 0.745563879136935, 0.879907422063928),
+                     (69.5, 0.422334170108873, 0.0453487434725615, 0.332761428543397, 0.509040798670078),
+                     (28.0, 0.211957918845456, 0.0403354942171448, 0.139038595599384, 0.295278555929137)],
+               "2": [(121.5, 0.931679600886918, 0.0255564808706790, 0.859610244605223, 0.967437800712620),
+                     (65.5, 0.688955136593913, 0.0528965826380124, 0.572357929215175, 0.779753918771628),
+                     (34.5, 0.444723774824579, 0.0653451783446803, 0.314709309749057, 0.566696317012997)]},
+    # the same with robust = FALSE (Greenwood on the weighted counts)
+    "greenwood": {"1": [(173.0, 0.823809523809524, 0.0262902654707973, 0.765185902039103, 0.869048041122360),
+                        (69.5, 0.422334170108873, 0.0357373549330246, 0.351748785945474, 0.491109341880103),
+                        (28.0, 0.211957918845456, 0.0323394891562358, 0.152410852945717, 0.278209298188048)],
+                  "2": [(121.5, 0.931679600886918, 0.0219833412306394, 0.872815005411358, 0.963855396748164),
+                        (65.5, 0.688955136593913, 0.0424529150947198, 0.597367458172593, 0.763816654347725),
+                        (34.5, 0.444723774824579, 0.0513020755280464, 0.342634273016031, 0.541718194186455)]},
+    # the same with cluster = inst (a grouped infinitesimal jackknife; the row without inst dropped)
+    "cluster": {"1": [(172.0, 0.822966507177033, 0.0315006819031147, 0.750998675121774, 0.875838766213065),
+                      (68.5, 0.419292848234178, 0.0429681799041910, 0.334492515126676, 0.501650905985753),
+                      (28.0, 0.213702783838587, 0.0368993275623102, 0.146377610774183, 0.289590690849689)],
+                "2": [(121.5, 0.931679600886918, 0.0235887454659965, 0.867030544260818, 0.965510461250706),
+                      (65.5, 0.688955136593913, 0.0446346178297186, 0.592219734231204, 0.767224028583068),
+                      (34.5, 0.444723774824579, 0.0595566605348540, 0.326190071803867, 0.556495364436100)]},
+}
+
+
+@pytest.mark.parametrize("variance", list(R_WEIGHTED_KM))
+def test_weighted_kaplan_meier_matches_r_survfit_weights(lung, variance):
+    from helpers.stats.survival import km_rates_at
+
+    data = lung.dropna(subset=["inst"]) if variance == "cluster" else lung
+    for sex, expected in R_WEIGHTED_KM[variance].items():
+        g = data[data["sex"] == sex]
+        r = km_rates_at(g["time"], g["status"], [100, 300, 500], weights=g["w"],
+                        robust=False if variance == "greenwood" else None,
+                        cluster=g["inst"] if variance == "cluster" else None)
+        close(r[["n_at_risk", "survival", "std_err", "ci_lower", "ci_upper"]], expected)
+
+
+def test_unit_weights_leave_the_kaplan_meier_curve_unchanged(lung):
+    from helpers.stats.survival import kaplan_meier
+
+    plain = kaplan_meier(lung["time"], lung["status"])
+    weighted = kaplan_meier(lung["time"], lung["status"], weights=np.ones(len(lung)))
+    close(weighted.drop(columns="time"), plain.drop(columns="time"), rtol=1e-12)
+    assert plain["n_at_risk"].dtype.kind == "i"
+
+
 @pytest.fixture(scope="module")
 def veteran() -> pd.DataFrame:
     return r_data("veteran", "trt")

@@ -164,6 +164,26 @@ def rate_ci(rate: float, lower: float, upper: float, reason: str | None = "", di
     return f"{100 * rate:.{digits}f} ({ci(lower, upper, digits, scale=100)})"
 
 
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def count_words(n: int) -> str:
+    """A count in words for the prose (which types no digits): 0-99 in words, larger counts as digits.
+
+    >>> count_words(0), count_words(3), count_words(15), count_words(21), count_words(40), count_words(120)
+    ('zero', 'three', 'fifteen', 'twenty-one', 'forty', '120')
+    """
+    n = int(n)
+    if n < 20:
+        return _UNITS[n]
+    if n < 100:
+        tens, units = divmod(n, 10)
+        return _TENS[tens - 2] + (f"-{_UNITS[units]}" if units else "")
+    return str(n)
+
+
 # The words of the reasons and lists the report uses with these values.
 def join_words(items: list[str]) -> str:
     """'a', 'a and b', 'a, b and c'.
@@ -177,4 +197,4 @@ def join_words(items: list[str]) -> str:
 
 
 __all__ = ["NOT_ESTIMABLE", "EN_DASH", "is_missing", "not_estimable", "p_value", "p_text", "ci", "hr_ci",
-           "hr_text", "number", "pct", "count", "rate_ci", "join_words"]
+           "hr_text", "number", "pct", "count", "rate_ci", "count_words", "join_words"]

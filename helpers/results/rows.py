@@ -37,6 +37,16 @@ function                      quantity (key columns used)                       
                               endpoint=LC, months; CI)
 ``competing_test_rows``       gray_test (cohort, endpoint=LC; chi2, p);              --
                               fine_gray_shr (cohort, endpoint=LC, arm; CI, p)
+``weighted_km_rows``          weighted_km_survival (cohort, endpoint, arm, months,   --
+                              level=analysis; CI); weighted_km_n_at_risk
+``iptw_weight_rows``          iptw_ess, iptw_weight_max, iptw_weight_sum (arm,       --
+                              level=estimand)
+``iptw_balance_rows``         iptw_smd (variable, level=estimand); iptw_smd_max      --
+``iptw_hr_rows``              iptw_hr (cohort=before, endpoint, arm, level=          --
+                              estimand; CI, p)
+``grid_rows``                 grid_n_matched (arm, level=cell); grid_n_unmatched,    --
+                              grid_smd_max (level=cell); grid_hr (endpoint, arm,
+                              level=cell; CI, p)
 ============================  =====================================================  ==========================
 
 The matching summary is built here too (:func:`matching_summary`): its wide
@@ -230,6 +240,58 @@ def evalue_rows(evalues: pd.DataFrame) -> Rows:
     return [row for r in evalues.itertuples() for row in (
         number("evalue", r.evalue, note=r.note, cohort=r.cohort, endpoint=r.endpoint, level="estimate"),
         number("evalue", r.evalue_ci, note=r.note, cohort=r.cohort, endpoint=r.endpoint, level="ci"))]
+
+
+def weighted_km_rows(km: pd.DataFrame) -> Rows:
+    """Weighted Kaplan-Meier rates (level: the weighting, e.g. 'matching weights', 'ATT', 'ATE') and the
+    weighted numbers at risk."""
+    return [row for k in km.itertuples() for row in (
+        number("weighted_km_survival", k.survival, ci_lower=k.ci_lower, ci_upper=k.ci_upper, note=k.note,
+               cohort=k.cohort, endpoint=k.endpoint, arm=k.arm, months=k.months, level=k.analysis),
+        number("weighted_km_n_at_risk", k.n_at_risk, note=k.note, cohort=k.cohort, endpoint=k.endpoint, arm=k.arm,
+               months=k.months, level=k.analysis))]
+
+
+def iptw_weight_rows(weights: pd.DataFrame) -> Rows:
+    """Per estimand (level) and arm: the effective sample size, the largest weight and the weights' sum."""
+    return [row for r in weights.itertuples() for row in (
+        number("iptw_ess", r.ess, note=r.note, arm=r.arm, level=r.estimand),
+        number("iptw_weight_max", r.max, note=r.note, arm=r.arm, level=r.estimand),
+        number("iptw_weight_sum", r.sum, note=r.note, arm=r.arm, level=r.estimand))]
+
+
+def iptw_balance_rows(balance: pd.DataFrame) -> Rows:
+    """The absolute SMD per covariate (variable) unweighted and per estimand (level), and the largest."""
+    rows = [number("iptw_smd", r.smd, note=r.note, variable=r.variable, level=r.estimand) for r in balance.itertuples()]
+    for est, b in balance.groupby("estimand", sort=False):
+        ok = b["smd"].notna().any()
+        rows.append(number("iptw_smd_max", b["smd"].max() if ok else np.nan, note="" if ok else b["note"].iloc[0],
+                           level=est))
+    return rows
+
+
+def iptw_hr_rows(cox: pd.DataFrame, treated_arm: str) -> Rows:
+    """The weighted Cox treatment HR (robust variance) per estimand (level) and endpoint."""
+    return [number("iptw_hr", r.hr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value,
+                   note=not_estimable_reason(r.note) if pd.isna(r.hr) else "", cohort="before", endpoint=r.endpoint,
+                   arm=treated_arm, level=r.estimand) for r in cox.itertuples()]
+
+
+def grid_rows(grid: pd.DataFrame, arms: Sequence[str]) -> Rows:
+    """The matching-settings grid per cell (level, e.g. '0.02 SD; 2:1'): matched patients per arm, treated left
+    unmatched, the largest SMD, and the treatment HR per endpoint."""
+    rows: Rows = []
+    for cell, g in grid.groupby("cell", sort=False):
+        first = g.iloc[0]
+        for arm, col in zip(arms, ("n_control", "n_treated")):
+            rows.append(number("grid_n_matched", first[col], arm=arm, level=cell))
+        rows.append(number("grid_n_unmatched", first["n_unmatched_treated"], arm=arms[1], level=cell))
+        rows.append(number("grid_smd_max", first["smd_max"], level=cell,
+                           note="nobody matched" if pd.isna(first["smd_max"]) else ""))
+        rows += [number("grid_hr", r.hr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.p_value,
+                        note=not_estimable_reason(r.note) if pd.isna(r.hr) else "", cohort="after",
+                        endpoint=r.endpoint, arm=arms[1], level=cell) for r in g.itertuples()]
+    return rows
 
 
 def sizing_rows(sizing: pd.DataFrame) -> Rows:

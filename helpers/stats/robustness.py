@@ -14,6 +14,13 @@ table                    R                                                      
 ``ph_tests``             ``cox.zph(coxph(Surv(t, e) ~ arm))``                            :func:`cox_zph`
 ``rmst_table``           ``print(survfit(Surv(t, e) ~ arm), rmean = tau)``               :func:`rmst_difference`
 ``evalue_table``         ``EValue::evalues.HR(hr, lo, hi, rare = ...)``                  :func:`evalue_hr`
+``weighted_km_table``    ``summary(survfit(Surv(t, e) ~ arm, weights = w), times = )``   :func:`km_rates_reported`
+``iptw_cohort``          the ATT and stabilized ATE weights from the propensity score    :func:`iptw_weights`
+``iptw_weights_table``   weights' quantiles per arm, Kish's effective sample size        :func:`weight_summary`
+``iptw_balance``         ``MatchIt:::bal1var(..., standardize = TRUE)`` per level         :func:`weighted_smd`
+``iptw_cox_table``       ``coxph(Surv(t, e) ~ arm, weights = w, robust = TRUE)``         :func:`cox_fit`
+``matching_grid``        ``matchit(..., ratio = k, caliper = c)``, ``summary(m)``, then   :func:`propensity_match`
+                         ``coxph(Surv(t, e) ~ arm, data = match.data(m))``
 =======================  ==============================================================  ======================
 
 Nothing raises on degenerate data (nobody matched, no events in an arm): the row's numbers are NaN and
@@ -27,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from helpers.stats.evalue import evalue_hr
-from helpers.stats.survival import cox_fit, cox_zph, logrank_reason, logrank_test, rmst_difference
+from helpers.stats.matching import propensity_match
+from helpers.stats.survival import cox_fit, cox_zph, km_rates_reported, logrank_reason, logrank_test, rmst_difference
+from helpers.stats.weighting import ESTIMANDS, iptw_weights, weight_summary, weighted_smd
 
 #: The analyses of the matched cohort, in the order of the report's table.
 MATCHED_ANALYSES = {
@@ -133,3 +142,153 @@ def evalue_table(treatment_hr: pd.DataFrame, cohorts: Mapping[str, pd.DataFrame]
                          note=e.note))
     return pd.DataFrame(rows, columns=["cohort", "endpoint", "hr", "ci_lower", "ci_upper", "event_share", "rare",
                                        "rr", "evalue", "evalue_ci", "note"])
+
+
+# Weighted Kaplan-Meier, weighting instead of matching, and the matching-settings grid.
+
+KM_RATE_COLUMNS = ["endpoint", "arm", "months", "n_at_risk", "survival", "ci_lower", "ci_upper", "note"]
+
+
+def weighted_km_table(df: pd.DataFrame, endpoints: Endpoints, arms: Sequence[str], months: Sequence[float],
+                      weights: str = "weights", conf_type: str = "log-log", note: str = "") -> pd.DataFrame:
+    """Weighted Kaplan-Meier rates per endpoint and arm at ``months`` (R ``summary(survfit(Surv(t, e) ~ arm,
+    weights = w, conf.type = ...), times = months)``).
+
+    The standard error is R's default for the whole fit: the infinitesimal jackknife when any weight is not an
+    integer (each patient its own cluster), else Greenwood's. A rate beyond an arm's last follow-up, an empty
+    arm, or weights that are not estimable (``note``, e.g. from :func:`iptw_weights`) give NaN with the reason.
+    ``n_at_risk`` is the weighted number at risk.
+    """
+    w = df[weights].to_numpy(float) if weights in df and len(df) else np.array([])
+    robust = bool(np.isfinite(w).all() and not np.all(w == np.round(w)))
+    rows = []
+    for ep, (tcol, ecol) in endpoints.items():
+        for arm in arms:
+            g = df[df["arm"] == arm] if len(df) else df
+            reason = note or ("no patients" if not len(g) else "")
+            if reason:
+                rows += [dict(endpoint=ep, arm=arm, months=m, n_at_risk=np.nan, survival=np.nan, ci_lower=np.nan,
+                              ci_upper=np.nan, note=reason) for m in months]
+                continue
+            r = km_rates_reported(g[tcol], g[ecol], list(months), conf_type=conf_type, weights=g[weights],
+                                  robust=robust)
+            rows += [dict(endpoint=ep, arm=arm, months=x.months, n_at_risk=x.n_at_risk, survival=x.survival,
+                          ci_lower=x.ci_lower, ci_upper=x.ci_upper,
+                          note="" if pd.notna(x.survival) else "no patient at risk") for x in r.itertuples()]
+    return pd.DataFrame(rows, columns=KM_RATE_COLUMNS)
+
+
+def iptw_cohort(df: pd.DataFrame, treated_arm: str, ps: str = "propensity_score") -> tuple[pd.DataFrame, dict]:
+    """The cohort with a weight column ``w_<estimand>`` per :data:`ESTIMANDS` (from ``ps``), and per estimand
+    the reason its weights are not estimable ('' if they are)."""
+    out, notes = df.copy(), {}
+    treated = (df["arm"] == treated_arm).to_numpy()
+    for est in ESTIMANDS:
+        w = iptw_weights(df[ps].to_numpy(float), treated, est) if len(df) else None
+        out[f"w_{est}"] = w.weights if w is not None else np.array([], dtype=float)
+        notes[est] = w.note if w is not None else "no patients"
+    return out, notes
+
+
+def iptw_weights_table(weighted: pd.DataFrame, notes: Mapping[str, str], arms: Sequence[str]) -> pd.DataFrame:
+    """Per estimand and arm: the weights' quantiles, sum, largest share and effective sample size."""
+    out = [weight_summary(weighted[f"w_{est}"], weighted["arm"], arms).assign(estimand=est, note=notes[est])
+           for est in ESTIMANDS]
+    table = pd.concat(out, ignore_index=True)
+    return table[["estimand", *[c for c in table.columns if c not in ("estimand", "note")], "note"]]
+
+
+def iptw_balance(weighted: pd.DataFrame, covariates: Sequence[str], treated_arm: str,
+                 notes: Mapping[str, str]) -> pd.DataFrame:
+    """Absolute standardized mean differences per covariate (the largest over its levels' dummies), unweighted
+    and weighted, with the estimand's SD (ATT: the treated patients'; ATE: pooled; both unweighted).
+
+    Returns ``estimand`` (``"unweighted"``, then each estimand), ``sd``, ``variable``, ``smd``, ``note``.
+    """
+    treated = (weighted["arm"] == treated_arm).to_numpy()
+    sd = {"ATT": "treated", "ATE": "pooled"}
+    rows = []
+    for est, w, denom, note in [("unweighted", None, "treated", ""),
+                                *[(e, weighted[f"w_{e}"].to_numpy(float), sd[e], notes[e]) for e in ESTIMANDS]]:
+        if note or not len(weighted):
+            rows += [dict(estimand=est, sd=denom, variable=v, smd=np.nan, note=note or "no patients")
+                     for v in covariates]
+            continue
+        per_level = weighted_smd(weighted, covariates, treated, w, denom)
+        worst = per_level.assign(smd=per_level["smd"].abs()).groupby("variable", sort=False)["smd"].max()
+        rows += [dict(estimand=est, sd=denom, variable=v, smd=worst.get(v, np.nan), note="") for v in covariates]
+    return pd.DataFrame(rows, columns=["estimand", "sd", "variable", "smd", "note"])
+
+
+def iptw_cox_table(weighted: pd.DataFrame, notes: Mapping[str, str], endpoints: Endpoints,
+                   arms: Sequence[str]) -> pd.DataFrame:
+    """The treatment HR per estimand and endpoint from a weighted Cox model with a robust (sandwich) variance,
+    each patient its own cluster (R ``coxph(Surv(t, e) ~ arm, weights = w, robust = TRUE)``)."""
+    levels, term = {"arm": list(arms)}, f"arm[{arms[1]}]"
+    data = weighted.assign(_patient=np.arange(len(weighted)))
+    rows = []
+    for est in ESTIMANDS:
+        for ep, (tcol, ecol) in endpoints.items():
+            if notes[est]:
+                rows.append(dict(estimand=est, endpoint=ep, hr=np.nan, ci_lower=np.nan, ci_upper=np.nan,
+                                 p_value=np.nan, n=len(weighted), n_events=np.nan, note=notes[est]))
+                continue
+            res = cox_fit(data, tcol, ecol, ["arm"], levels, weights=f"w_{est}", cluster="_patient")
+            rows.append(dict(estimand=est, endpoint=ep, n=res.n, n_events=res.n_events, **_arm_row(res, term)))
+    return pd.DataFrame(rows, columns=["estimand", "endpoint", "hr", "ci_lower", "ci_upper", "p_value", "n",
+                                       "n_events", "note"])
+
+
+def grid_cell_label(caliper_sd: float | None, ratio: int) -> str:
+    """'0.02 SD; 2:1' or 'no caliper; 3:1' (no comma: a results key is written into 'key=value, ...' titles)."""
+    return f"{'no caliper' if caliper_sd is None else f'{caliper_sd:g} SD'}; {ratio}:1"
+
+
+def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[str], calipers: Sequence[float | None],
+                  ratios: Sequence[int], endpoints: Endpoints, emulate: str = "matchit-4.5.1") -> pd.DataFrame:
+    """Match under every caliper x ratio and estimate the treatment HR in each matched cohort.
+
+    Per cell (:func:`propensity_match`, MatchIt's ``matchit(..., ratio = k, caliper = c, std.caliper = TRUE)``;
+    ``None`` is no caliper): matched patients per arm, treated patients left without a control, the largest
+    absolute standardized mean difference after matching (MatchIt's ``summary(m)$sum.matched``: the matching
+    weights, the SD of all treated patients, over every level's dummy), and per endpoint the hazard ratio of a
+    Cox model on the matched patients as the paper analysed them (``coxph(Surv(t, e) ~ arm,
+    data = match.data(m))``). A cell where nobody is matched, or a model that cannot be fitted, has NaN and
+    the reason in ``note``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``caliper_sd`` (NaN: none), ``ratio``, ``cell``, ``n_control``, ``n_treated``, ``n_unmatched_treated``,
+        ``smd_max``, ``endpoint``, ``hr``, ``ci_lower``, ``ci_upper``, ``p_value``, ``n_events``, ``note``: one
+        row per cell and endpoint.
+    """
+    control_arm, treated_arm = arms
+    treated = (df["arm"] == treated_arm).to_numpy()
+    levels, term = {"arm": list(arms)}, f"arm[{treated_arm}]"
+    rows = []
+    for caliper in calipers:
+        for ratio in ratios:
+            m = propensity_match(df, covariates, treated_arm=treated_arm, control_arm=control_arm, ratio=int(ratio),
+                                 caliper_sd=caliper, emulate=emulate).matched_cohort
+            keep = m["matched"].to_numpy() == 1
+            matched = df[keep]
+            n_t, n_c = int((keep & treated).sum()), int((keep & ~treated).sum())
+            cell = dict(caliper_sd=np.nan if caliper is None else float(caliper), ratio=int(ratio),
+                        cell=grid_cell_label(caliper, int(ratio)), n_control=n_c, n_treated=n_t,
+                        n_unmatched_treated=int(treated.sum()) - n_t)
+            empty = "nobody matched" if n_t == 0 else ""
+            smd = np.nan
+            if not empty:
+                per_level = weighted_smd(df, covariates, treated, m["weights"].to_numpy(float), "treated")
+                smd = float(per_level["smd"].abs().max()) if per_level["smd"].notna().any() else np.nan
+            for ep, (tcol, ecol) in endpoints.items():
+                if empty:
+                    rows.append(dict(cell, smd_max=smd, endpoint=ep, hr=np.nan, ci_lower=np.nan, ci_upper=np.nan,
+                                     p_value=np.nan, n_events=0, note=empty))
+                    continue
+                res = cox_fit(matched, tcol, ecol, ["arm"], levels)
+                rows.append(dict(cell, smd_max=smd, endpoint=ep, n_events=res.n_events, **_arm_row(res, term)))
+    return pd.DataFrame(rows, columns=["caliper_sd", "ratio", "cell", "n_control", "n_treated", "n_unmatched_treated",
+                                       "smd_max", "endpoint", "hr", "ci_lower", "ci_upper", "p_value", "n_events",
+                                       "note"])

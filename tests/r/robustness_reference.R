@@ -20,6 +20,12 @@ p(survdiff(Surv(time, status) ~ sex + strata(inst), data = lung)$chisq)
 # weighted Cox with cluster-robust variance
 f <- coxph(Surv(time, status) ~ age + sex, data = lung, weights = w, cluster = inst)
 p(coef(f)); p(sqrt(diag(f$naive.var))); p(sqrt(diag(f$var)))
+# weighted Kaplan-Meier: robust (infinitesimal jackknife, the default for non-integer weights), Greenwood, clustered
+for (f in list(survfit(Surv(time, status) ~ sex, data = lung, weights = w, conf.type = "log-log"),
+               survfit(Surv(time, status) ~ sex, data = lung, weights = w, conf.type = "log-log", robust = FALSE),
+               survfit(Surv(time, status) ~ sex, data = lung, weights = w, cluster = inst, conf.type = "log-log"))) {
+  s <- summary(f, times = c(100, 300, 500)); print(cbind(s$n.risk, s$surv, s$std.err, s$lower, s$upper), digits = 15)
+}
 # stratified Cox
 f <- coxph(Surv(time, status) ~ age + sex + strata(inst), data = lung)
 p(coef(f)); p(sqrt(diag(f$var)))

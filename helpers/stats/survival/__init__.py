@@ -5,33 +5,7 @@ relative 1e-6 (``tests/test_survival.py`` quotes the R calls and values). The
 index of the package (each module's docstring repeats its rows; everything is
 imported from ``helpers.stats.survival``):
 
-========================================  =============  ===============================================
-here                                      module         R
-========================================  =============  ===============================================
-``kaplan_meier(t, e)``                    ``km``         ``survfit(Surv(t, e) ~ 1, conf.type = "log-log")``
-``km_rates_at(t, e, [12, 36, 60])``       ``km``         ``summary(fit, times = c(12, 36, 60))``
-``km_rates_reported(t, e, [12, 36, 60])`` ``km``         ``summary(fit, times = ..., extend = TRUE)``, NA
-                                                         where no one is at risk
-``km_median(t, e)``                       ``km``         ``quantile(fit, 0.5)`` / ``print(fit)``
-``logrank_test(t, e, g)``                 ``logrank``    ``survdiff(Surv(t, e) ~ g)``
-``logrank_test(t, e, g, strata=s)``       ``logrank``    ``survdiff(Surv(t, e) ~ g + strata(s))``
-``cox_fit(df, "t", "e", ["x"])``          ``cox``        ``coxph(Surv(t, e) ~ x, ties = "efron")``
-``cox_fit(..., weights="w",               ``cox``        ``coxph(Surv(t, e) ~ x, weights = w, cluster = s)``
-cluster="s")``                                           (robust se)
-``cox_fit(..., strata="s")``              ``cox``        ``coxph(Surv(t, e) ~ x + strata(s))``
-``treatment_effect(cox, "univariate")``   ``cox``        the arm's row of ``coxph(Surv(t, e) ~ arm)``
-``cox_zph(df, "t", "e", ["x"])``          ``ph``         ``cox.zph(coxph(Surv(t, e) ~ x))`` (survival 3.x)
-``rmst(t, e, 60)``                        ``rmst``       ``print(survfit(Surv(t, e) ~ 1), rmean = 60)``
-``rmst_difference(t, e, g, 60, arms)``    ``rmst``       the same per arm, and the difference (Wald CI)
-``median_followup(t, e)``                 ``km``         ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
-``cumulative_incidence(t, s)``            ``competing``  ``survfit(Surv(t, factor(s, 0:2)) ~ 1)``
-                                                         (Aalen-Johansen; status 0/1/2)
-``cif_at(t, s, [12, 36, 60])``            ``competing``  ``summary(fit, times = c(12, 36, 60))``
-``gray_test(t, s, g)``                    ``competing``  ``cmprsk::cuminc(t, s, g)$Tests`` (Gray's test)
-``fine_gray_arm(t, s, g, arms)``          ``competing``  ``cmprsk::crr(t, s, cov1 = g == arms[1])``
-``fix_near_ties(t)``                      ``times``      ``aeqSurv`` (``timefix = TRUE``)
-========================================  =============  ===============================================
-
+========================================  =============  ========================================
 Conventions: times are in months (``helpers.data.derive``: days / 30.4375), events
 are 1 = event, 0 = censored. Rows with a missing time or event are dropped, as
 R's default ``na.action`` does, and near-tied times are merged

@@ -7,6 +7,8 @@ here                                      R
 ``km_rates_at(t, e, [12, 36, 60])``       ``summary(fit, times = c(12, 36, 60))``
 ``km_median(t, e)``                       ``quantile(fit, 0.5)`` / ``print(fit)``
 ``median_followup(t, e)``                 ``survfit(Surv(t, 1 - e) ~ 1)`` (reverse KM)
+``kaplan_meier(t, e, weights=w)``         ``survfit(Surv(t, e) ~ 1, weights = w)``: weighted counts,
+                                          infinitesimal-jackknife se for non-integer weights
 ========================================  ===============================================
 
 Times are in months, events 1 = event, 0 = censored.
@@ -78,7 +80,46 @@ def survival_confint(surv: np.ndarray, se_log: np.ndarray, conf_level: float = 0
     return lower, upper
 
 
-def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "log-log") -> pd.DataFrame:
+def _clean_weights(time, event, weights, cluster=None):
+    """Complete cases of time, event, weight (and cluster); rows of weight 0 dropped (they count for nothing)."""
+    t, e, keep = _clean_time_event(time, event)
+    n = keep.size
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
+    c = np.arange(n) if cluster is None else pd.factorize(np.asarray(cluster, dtype=object).ravel())[0]
+    if w.size != n or c.size != n:
+        raise ValueError(f"weights or cluster differ in length from time ({w.size}, {c.size} vs {n})")
+    w, c = w[keep], c[keep]
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("case weights must be finite and >= 0")
+    pos = w > 0
+    return t[pos], e[pos], w[pos], c[pos]
+
+
+def _km_influence_se(t: np.ndarray, e: np.ndarray, w: np.ndarray, cluster: np.ndarray, times: np.ndarray,
+                     n_at_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
+    r"""Infinitesimal-jackknife se of :math:`\log \hat S` at each distinct time (R ``survfit(..., robust = TRUE)``).
+
+    The influence of row :math:`i` on :math:`\log \hat S(t_k)` is
+    :math:`-\sum_{t_j \le t_k} (dN_i(t_j) - Y_i(t_j) h_j) / (n_j - d_j)`, :math:`h_j = d_j / n_j` (weighted
+    counts); the variance of :math:`\log \hat S` is :math:`\sum_g (\sum_{i \in g} w_i U_i)^2` over clusters
+    :math:`g` (each row its own cluster unless given).
+    """
+    idx = np.searchsorted(times, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = n_at_risk - n_event
+        step = np.where(n_event > 0, n_event / n_at_risk / denom, 0.0)
+        own = np.where(e > 0, 1.0 / denom[idx], 0.0)
+    cum = np.cumsum(step)
+    k = np.arange(times.size)
+    # U[i, k] = -(e_i [idx_i <= k] / (n - d)_{idx_i} - C_{min(k, idx_i)})
+    infl = -(np.where(idx[:, None] <= k[None, :], own[:, None], 0.0) - cum[np.minimum(k[None, :], idx[:, None])])
+    grouped = np.zeros((int(cluster.max()) + 1 if cluster.size else 0, times.size))
+    np.add.at(grouped, cluster, w[:, None] * infl)
+    return np.sqrt(np.sum(grouped ** 2, axis=0))
+
+
+def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "log-log", weights=None,
+                 robust: bool | None = None, cluster=None) -> pd.DataFrame:
     r"""Kaplan-Meier product-limit table, one row per distinct time.
 
     .. math::
@@ -107,6 +148,17 @@ def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "l
         better coverage in small samples and in the tails, where the log
         interval has to be truncated at 1; it is what SAS ``PROC LIFETEST``
         and Stata report. R needs ``conf.type = "log-log"`` to agree.
+    weights : array-like, optional
+        Case weights (e.g. MatchIt's matching weights or inverse probability
+        weights): :math:`n_j` and :math:`d_j` become weighted sums, as in R's
+        ``survfit(..., weights = w)``. Rows of weight 0 are dropped.
+    robust : bool, optional
+        Standard error by the infinitesimal jackknife (:func:`_km_influence_se`)
+        instead of Greenwood's formula on the weighted counts. The default is
+        R's (survival 3.x): robust when there are non-integer weights or a
+        ``cluster``.
+    cluster : array-like, optional
+        Clusters of the robust variance (R ``cluster = ``), e.g. matched sets.
 
     Returns
     -------
@@ -129,29 +181,36 @@ def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "l
     >>> km.loc[km.time == 18, "n_at_risk"].item()
     8
     """
-    t, e, _ = _clean_time_event(time, event)
+    t, e, w, c = _clean_weights(time, event, weights, cluster)
     if t.size == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in KM_COLUMNS})
+    if robust is None:
+        robust = cluster is not None or not np.all(w == np.round(w))
     times, idx = np.unique(t, return_inverse=True)
-    n_total = np.bincount(idx, minlength=times.size).astype(float)
-    n_event = np.bincount(idx, weights=e, minlength=times.size)
+    n_total = np.bincount(idx, weights=w, minlength=times.size)
+    n_event = np.bincount(idx, weights=w * e, minlength=times.size)
     n_at_risk = np.cumsum(n_total[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - n_event / n_at_risk)
-        # Greenwood terms; d == n gives d / 0 = inf, as in R.
-        terms = np.where(n_event > 0, n_event / (n_at_risk * (n_at_risk - n_event)), 0.0)
-        se_log = np.sqrt(np.cumsum(terms))
+        if robust:
+            se_log = _km_influence_se(t, e, w, c, times, n_at_risk, n_event)
+        else:
+            # Greenwood terms; d == n gives d / 0 = inf, as in R.
+            terms = np.where(n_event > 0, n_event / (n_at_risk * (n_at_risk - n_event)), 0.0)
+            se_log = np.sqrt(np.cumsum(terms))
         std_err = se_log * surv  # inf * 0 = NaN once S reaches 0, as R's summary
     lower, upper = survival_confint(surv, se_log, conf_level, conf_type)
+    counts = (lambda x: x.astype(int)) if weights is None else (lambda x: x)
     return pd.DataFrame({
-        "time": times, "n_at_risk": n_at_risk.astype(int), "n_event": n_event.astype(int),
-        "n_censor": (n_total - n_event).astype(int),
+        "time": times, "n_at_risk": counts(n_at_risk), "n_event": counts(n_event),
+        "n_censor": counts(n_total - n_event),
         "survival": surv, "std_err": std_err, "ci_lower": lower, "ci_upper": upper,
     })
 
 
 def km_rates_at(time, event, months: Sequence[float], conf_level: float = 0.95,
-                conf_type: ConfType = "log-log", extend: bool = False) -> pd.DataFrame:
+                conf_type: ConfType = "log-log", extend: bool = False, weights=None,
+                robust: bool | None = None, cluster=None) -> pd.DataFrame:
     r"""Kaplan-Meier survival at given times, as R's ``summary(fit, times = months)``.
 
     :math:`\hat S(m)` is the curve's value at the last time :math:`\le m`
@@ -177,6 +236,8 @@ def km_rates_at(time, event, months: Sequence[float], conf_level: float = 0.95,
         As in :func:`kaplan_meier` (log-log by default).
     extend : bool
         Keep times beyond the last observation (see above).
+    weights, robust, cluster
+        As in :func:`kaplan_meier`; with weights, ``n_at_risk`` is the weighted number at risk.
 
     Returns
     -------
@@ -191,7 +252,7 @@ def km_rates_at(time, event, months: Sequence[float], conf_level: float = 0.95,
     [[12.0, 10.0, 0.9091], [36.0, 3.0, 0.3682]]
     """
     columns = ["months", "n_at_risk", "survival", "std_err", "ci_lower", "ci_upper"]
-    table = kaplan_meier(time, event, conf_level, conf_type)
+    table = kaplan_meier(time, event, conf_level, conf_type, weights, robust, cluster)
     req = np.sort(np.asarray(list(months), dtype=float))
     req = req[np.isfinite(req)]
     if table.empty:
@@ -210,7 +271,7 @@ def km_rates_at(time, event, months: Sequence[float], conf_level: float = 0.95,
     n_risk = np.append(table["n_at_risk"].to_numpy(), 0.0)[first_at_or_after]
     rows = table.iloc[at_or_before]
     return pd.DataFrame({
-        "months": req, "n_at_risk": n_risk.astype(int), "survival": rows["survival"].to_numpy(),
+        "months": req, "n_at_risk": n_risk.astype(int) if weights is None else n_risk, "survival": rows["survival"].to_numpy(),
         "std_err": rows["std_err"].to_numpy(), "ci_lower": rows["ci_lower"].to_numpy(),
         "ci_upper": rows["ci_upper"].to_numpy(),
     })
@@ -279,13 +340,14 @@ def km_median(time, event, conf_level: float = 0.95, conf_type: ConfType = "log-
 
 
 def km_rates_reported(time, event, months: Sequence[float], conf_level: float = 0.95,
-                      conf_type: ConfType = "log-log") -> pd.DataFrame:
+                      conf_type: ConfType = "log-log", weights=None, robust: bool | None = None,
+                      cluster=None) -> pd.DataFrame:
     """The report's one policy for Kaplan-Meier rates at fixed times: a row for every requested time;
     beyond the last observation (no patient at risk, ``n_at_risk = 0``) the rate and its CI are NaN —
     "not estimable (no patient at risk)" in the report — never the last value carried forward.
 
     R: ``summary(survfit(Surv(t, e) ~ 1, conf.type = "log-log"), times = months, extend = TRUE)``, then NA
-    where ``n.risk == 0``.
+    where ``n.risk == 0``; ``weights``, ``robust``, ``cluster`` as in :func:`kaplan_meier`.
 
     Examples
     --------
@@ -293,7 +355,8 @@ def km_rates_reported(time, event, months: Sequence[float], conf_level: float = 
     >>> r["n_at_risk"].tolist(), r["survival"].round(2).tolist()
     ([3, 0], [0.75, nan])
     """
-    r = km_rates_at(time, event, months, conf_level, conf_type, extend=True)
+    r = km_rates_at(time, event, months, conf_level, conf_type, extend=True, weights=weights, robust=robust,
+                    cluster=cluster)
     r.loc[r["n_at_risk"] == 0, ["survival", "std_err", "ci_lower", "ci_upper"]] = math.nan
     return r
 
