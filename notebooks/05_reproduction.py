@@ -26,11 +26,9 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 
 # %%
 #| label: ledger
-import pandas as pd
 
 from helpers import results
 from helpers.report.display import show_df
-from helpers.report.notes import analysis_notes
 from helpers.results import write_result
 from helpers.results.ledger import agreement, published_vs_reproduced
 from helpers.results.rows import ledger_rows
@@ -63,19 +61,3 @@ show_df(km[["quantity", "cohort", "endpoint", "arm", "months", "published", "rep
 #| tbl-cap: "Treatment hazard ratios after matching (SBRT+TACE vs SBRT): published vs reproduced."
 hr = compared[compared["quantity"].str.startswith("treatment_hr")]
 show_df(hr[["quantity", "endpoint", "published", "reproduced", "difference"]].round(3))
-
-# %% [markdown]
-# ## What could not be estimated
-#
-# Degenerate data do not stop the analysis: an estimate that cannot be made
-# (no events in an arm, a covariate with a single level, nobody matched, a
-# Cox model with separation) is reported as not estimable, and the reason is
-# collected here from the results files (`helpers.report.notes`).
-
-# %%
-#| label: analysis-notes
-# A supplementary table of the report (its caption is in index.qmd).
-notes = analysis_notes(build_dir)
-write_result(notes, "analysis_notes", build_dir)
-show_df(notes.rename(columns={"step": "Step", "where": "Where", "note": "Note"}) if len(notes)
-        else pd.DataFrame({"Note": ["None: every planned estimate was made."]}))

@@ -40,6 +40,7 @@ from helpers.parameters import write_parameters
 from helpers.paths import PUBLISHED_PERCENTAGES_CSV, PUBLISHED_REPORTING_CSV
 from helpers.report.display import show_df
 from helpers.report.figures import setup_figures, show_figure
+from helpers.report.notes import analysis_notes
 from helpers.report.plots_sizing import plot_power
 from helpers.report.strobe import read_strobe
 from helpers.results import read_result, write_result
@@ -169,3 +170,20 @@ show_df(sizing.assign(
 #| label: trial-power
 fig = plot_power(sizing, trial_alpha, trial_power, trial_allocation)
 show_figure(fig, "trial-power", build_dir)
+
+# %% [markdown]
+# ## What could not be estimated
+#
+# Degenerate data do not stop the analysis: an estimate that cannot be made
+# (no events in an arm, a covariate with a single level, nobody matched, a
+# Cox model with separation) is reported as not estimable, and the reason is
+# collected here, after every other notebook has run, from the results files of notebooks 01-06
+# (`helpers.report.notes`).
+
+# %%
+#| label: analysis-notes
+# A supplementary table of the report (its caption is in index.qmd).
+notes = analysis_notes(build_dir)
+write_result(notes, "analysis_notes", build_dir)
+show_df(notes.rename(columns={"step": "Step", "where": "Where", "note": "Note"}) if len(notes)
+        else pd.DataFrame({"Note": ["None: every planned estimate was made."]}))

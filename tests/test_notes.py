@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.report.notes import analysis_notes, balance_notes, cox_notes, logrank_notes, matching_notes
+from helpers.report.notes import (
+    analysis_notes,
+    balance_notes,
+    cox_notes,
+    logrank_notes,
+    matching_notes,
+    robustness_notes,
+)
 from helpers.results import NumberTable, number, write_numbers, write_result
 
 NAN = float("nan")
@@ -36,8 +43,8 @@ def test_balance_notes_name_fishers_test_and_untestable_variables():
                  "not testable: only one level observed"],
     })
     assert [r["note"] for r in balance_notes(bal)] == [
-        "Fisher's exact test for 1 of 3 variables (small expected counts): sex_group.",
-        "pvtt_group: not testable: only one level observed."]
+        "Fisher's exact test for 1 of 3 variables (small expected counts): Gender.",
+        "Portal vein tumour thrombus: not testable: only one level observed."]  # labels, not column names
 
 
 def test_logrank_and_cox_notes():
@@ -50,6 +57,22 @@ def test_logrank_and_cox_notes():
                         "hr": [NAN, NAN, 1.3], "note": ["no events", "no events", NAN]})
     assert cox_notes(cox) == [{"step": "Cox, univariate", "where": "OS before matching and OS after matching",
                                "note": "Treatment: SBRT+TACE vs SBRT: no events."}]
+
+
+def test_robustness_notes_merge_a_reason_over_its_places():
+    """Notebook 06's reasons: one row per step and reason, naming every place; estimable rows say nothing."""
+    grid = pd.DataFrame({"endpoint": ["OS", "PFS", "OS", "OS"],
+                         "cell": ["0.02 SD; 1:1", "0.02 SD; 1:1", "0.05 SD; 1:1", "none; 1:1"],
+                         "note": ["nobody matched", "nobody matched", "nobody matched", NAN]})
+    cr = pd.DataFrame({"cohort": ["before", "after"], "gray_note": [NAN, "no events of interest"],
+                       "shr_note": [NAN, "not estimable (no events of interest)"]})
+    iptw = pd.DataFrame({"endpoint": ["OS"], "estimand": ["ATT"], "note": [""]})
+    assert robustness_notes({"matching_grid": grid, "competing_risk_tests": cr, "iptw_hr": iptw,
+                             "rmst": None}) == [
+        {"step": "matching-settings grid", "where": "OS 0.02 SD; 1:1, PFS 0.02 SD; 1:1 and OS 0.05 SD; 1:1",
+         "note": "Not estimable (nobody matched)."},
+        {"step": "competing risks (local control)", "where": "after matching",
+         "note": "Not estimable (no events of interest)."}]  # Gray's test and Fine-Gray: one reason, once
 
 
 def test_analysis_notes_from_a_results_folder(tmp_path):

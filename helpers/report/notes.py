@@ -15,7 +15,7 @@ import pandas as pd
 
 from helpers.paths import results_dir
 from helpers.report.fmt import join_words, not_estimable
-from helpers.report.labels import term_label
+from helpers.report.labels import term_label, variable_label
 from helpers.results import NumberTable, read_result, result_exists
 from helpers.stats.survival import logrank_reason
 
@@ -67,9 +67,10 @@ def balance_notes(balance: pd.DataFrame | None) -> list[dict]:
         if fisher:
             rows.append({"step": "balance", "where": where,
                          "note": f"Fisher's exact test for {len(fisher)} of {len(block)} variables "
-                                 f"(small expected counts): {join_words(fisher)}."})
+                                 f"(small expected counts): {join_words([variable_label(v) for v in fisher])}."})
         for test, vars_ in block[block["test"].astype(str).str.startswith("not testable")].groupby("test")["variable"]:
-            rows.append({"step": "balance", "where": where, "note": f"{join_words(vars_.tolist())}: {test}."})
+            rows.append({"step": "balance", "where": where,
+                         "note": f"{join_words([variable_label(v) for v in vars_])}: {test}."})
     return rows
 
 
@@ -118,11 +119,58 @@ def cutoff_notes(cutoff_events: pd.DataFrame | None) -> list[dict]:
                      "table and comparison."}]
 
 
+#: The results files of notebook 06 that carry a reason for an estimate not made:
+#: file -> (step, columns that say where, column(s) holding the reason).
+ROBUSTNESS_NOTE_SOURCES = {
+    "matched_analyses": ("matched-data analysis", ["endpoint", "analysis"], ["note"]),
+    "ph_test": ("proportional-hazards test", ["endpoint", "cohort", "variable"], ["note"]),
+    "rmst": ("restricted mean survival time", ["endpoint", "cohort", "arm"], ["note"]),
+    "evalues": ("E-value", ["endpoint", "cohort"], ["note"]),
+    "iptw_hr": ("weighting (IPTW)", ["endpoint", "estimand"], ["note"]),
+    "weighted_km": ("weighted Kaplan-Meier", ["endpoint", "analysis", "arm"], ["note"]),
+    "matching_grid": ("matching-settings grid", ["endpoint", "cell"], ["note"]),
+    "competing_risk_tests": ("competing risks (local control)", ["cohort"], ["gray_note", "shr_note"]),
+}
+
+
+def robustness_notes(tables: dict[str, pd.DataFrame | None]) -> list[dict]:
+    """The reasons notebook 06 gives for its estimates not made, one row per step and reason.
+
+    ``tables`` maps the names of :data:`ROBUSTNESS_NOTE_SOURCES` to their results tables (``None``
+    where a file does not exist, e.g. notebook 06 was not run). Rows with the same reason are
+    merged, naming every place it applies, so a reason repeated over the grid's cells is read once.
+
+    >>> grid = pd.DataFrame({"endpoint": ["OS", "OS", "PFS"], "cell": ["0.02 SD; 1:1"] * 2 + ["none; 1:1"],
+    ...                      "note": ["nobody matched", "nobody matched", None]})
+    >>> robustness_notes({"matching_grid": grid})
+    [{'step': 'matching-settings grid', 'where': 'OS 0.02 SD; 1:1', 'note': 'Not estimable (nobody matched).'}]
+    """
+    rows = []
+    for name, (step, where_cols, note_cols) in ROBUSTNESS_NOTE_SOURCES.items():
+        table = tables.get(name)
+        if table is None or table.empty:
+            continue
+        cols = [c for c in where_cols if c in table.columns]
+        places: dict[str, list[str]] = {}  # reason -> places, in the table's order
+        for note_col in (c for c in note_cols if c in table.columns):
+            bad = table[table[note_col].notna() & (table[note_col].astype(str).str.strip() != "")]
+            where = bad[cols].astype(str).map(lambda v: COHORT_NAMES.get(v, v)).agg(" ".join, axis=1)
+            for note, place in zip(bad[note_col], where):
+                reason = str(note).strip().rstrip(".")
+                if not reason.lower().startswith("not estimable"):
+                    reason = not_estimable(reason)
+                places.setdefault(reason[0].upper() + reason[1:] + ".", []).append(place)
+        rows += [{"step": step, "where": join_words(list(dict.fromkeys(p))), "note": reason}
+                 for reason, p in places.items()]
+    return rows
+
+
 def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
     """Every estimate the analysis could not make as planned, with the reason.
 
     Reads ``cutoff_events``, ``propensity_notes``, ``numbers`` (the matching counts),
-    ``balance``, ``logrank`` and ``cox`` from ``<build>/results`` (those that exist) and returns one
+    ``balance``, ``logrank``, ``cox`` and notebook 06's tables (:data:`ROBUSTNESS_NOTE_SOURCES`) from
+    ``<build>/results`` (those that exist) and returns one
     row per note: ``step``, ``where`` (which table, endpoint or cohort) and
     ``note``. An empty table means everything was estimable.
 
@@ -138,5 +186,6 @@ def analysis_notes(build: str | os.PathLike | None = None) -> pd.DataFrame:
                              NumberTable.read(build) if result_exists("numbers", build) else None)
             + balance_notes(_read("balance", build))
             + logrank_notes(_read("logrank", build))
-            + cox_notes(_read("cox", build)))
+            + cox_notes(_read("cox", build))
+            + robustness_notes({name: _read(name, build) for name in ROBUSTNESS_NOTE_SOURCES}))
     return pd.DataFrame(rows, columns=NOTE_COLUMNS)
