@@ -523,7 +523,8 @@ def _typed(col: Column, values) -> pd.Series:
         arr = np.asarray(values, dtype=float)
         if col.kind == "flag" and not np.isnan(arr).any():
             return pd.Series(arr.astype("int64"))
-        return pd.Series(pd.array(arr, dtype="Int64"))
+        missing = np.isnan(arr)
+        return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, arr).astype("int64"), missing))
     if col.kind == "number":
         return pd.Series(np.asarray(values, dtype=float), dtype="float64")
     out = np.array(values, dtype=object).reshape(-1)
@@ -552,18 +553,20 @@ class _Rows:
     """
 
     def __init__(self, codes: np.ndarray, rows: np.ndarray, n_values: int):
-        self._codes, self._all = codes, rows
-        order = np.argsort(codes, kind="stable")
-        self._rows = rows[order]
-        self._bounds = np.searchsorted(codes[order], np.arange(n_values + 1))
+        self._codes, self._all, self._n = codes, rows, n_values
+        self._rows = self._bounds = None  # rows grouped by value, made when first needed
 
     def first(self, i: int) -> int:
-        return int(self._rows[self._bounds[i]])
+        return int(self._all[np.argmax(self._codes == i)])
 
     def at(self, ii) -> list[int]:
         ii = np.atleast_1d(np.asarray(ii, dtype=np.int64))
         if len(ii) > 64:
             return self._all[np.isin(self._codes, ii)].tolist()
+        if self._rows is None:
+            order = np.argsort(self._codes, kind="stable")
+            self._rows = self._all[order]
+            self._bounds = np.searchsorted(self._codes[order], np.arange(self._n + 1))
         return [int(r) for i in ii for r in self._rows[self._bounds[i]:self._bounds[i + 1]]]
 
 
@@ -674,17 +677,18 @@ def _validate_cells(raw: pd.DataFrame, columns: Sequence[Column], rep: _Report,
 
 def _frame(raw: pd.DataFrame, columns: Sequence[Column], typed: dict[str, pd.Series],
            rows: list[int], file: str) -> pd.DataFrame:
-    out = pd.DataFrame({SOURCE_ROW: pd.Series(rows, dtype="int64")})
+    data = {SOURCE_ROW: pd.Series(rows, dtype="int64")}
     absent = set(raw.attrs.get("absent", ()))
     for col in columns:
         if col.name in typed:
-            out[col.name] = typed[col.name]
+            data[col.name] = typed[col.name]
         elif col.name in absent:  # an optional column left out: as if all its cells were empty
-            out[col.name] = _typed(col, [None] * len(rows) if col.kind not in (
+            data[col.name] = _typed(col, [None] * len(rows) if col.kind not in (
                 "integer", "number", "flag", "date") else np.full(len(rows), np.nan))
     known = {c.name for c in columns}
     for name in raw.columns:
         if name not in known and name != SOURCE_ROW:
-            out[name] = pd.Series(_cells(raw, name), dtype=object)
+            data[name] = pd.Series(_cells(raw, name), dtype=object)
+    out = pd.DataFrame(data, copy=False)  # the columns as they are (one block each), not copied into one
     out.attrs.update(file=file)
     return out

@@ -76,6 +76,8 @@ _MAGIC = (
 #: A non-ASCII character encoded as UTF-8 (a lead byte and its continuation bytes).
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|$)")
+#: Every byte but the control bytes that do not occur in text (tab, line ends, form feed, escape do).
+_NOT_CONTROL = bytes(b for b in range(256) if b not in (*range(1, 9), 11, 14, 15, *range(16, 26), *range(27, 32)))
 
 
 @dataclass
@@ -137,7 +139,7 @@ def _decode(data: bytes, rep: _Report) -> tuple[str | None, _Encoding | None]:
                    "(a binary file: a database, an image, a compressed file?)")
                 + "; save it as 'CSV UTF-8'")
         return None, None
-    controls = sum(data.count(bytes([b])) for b in (*range(1, 9), 11, 14, 15, *range(16, 26), *range(27, 32)))
+    controls = len(data.translate(None, _NOT_CONTROL))  # the control bytes left after deleting the others
     if controls > max(10, len(data) // 100):
         rep.add("", f"contains {controls} control bytes that do not occur in text: it is a "
                 "binary file (a database, an image, a compressed file?), not a CSV file; "
@@ -254,14 +256,29 @@ def _parse_fast(text: str, delimiter: str) -> _Body | None:
         return None
     stops = np.append(ends, len(b))[:len(starts)]
     content = stops - starts - ((stops > starts) & (b[np.maximum(stops - 1, 0)] == 13))
-    count = np.add.reduceat(b == ord(delimiter), starts, dtype=np.int64)
-    lengths = np.where(content > 0, count + 1, 0)
-    del b, count, content
-    width = int(lengths.max())
-    frame = pd.read_csv(io.BytesIO(raw), sep=delimiter, header=None, names=range(width), dtype=str,
-                        na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
-                        encoding="utf-8", encoding_errors="surrogatepass")
-    if len(frame) != len(lengths):
+    code = ord(delimiter)
+
+    def read(width: int) -> pd.DataFrame | None:
+        try:
+            return pd.read_csv(io.BytesIO(raw), sep=delimiter, header=None, names=range(width), dtype=str,
+                               na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+                               low_memory=False, encoding="utf-8", encoding_errors="surrogatepass")
+        except pd.errors.ParserError:  # a record longer than ``width``
+            return None
+
+    frame = None
+    width = int(np.count_nonzero(b[starts[0]:stops[0]] == code)) + 1 if content[0] > 0 else 0
+    if np.count_nonzero(b == code) == (width - 1) * np.count_nonzero(content > 0):
+        frame = read(width)  # no record is longer than the header (pandas checks it): all are as wide
+        lengths = np.where(content > 0, width, 0)
+    if frame is None:  # count the cells of each record
+        at = np.flatnonzero(b == code)
+        lengths = np.where(content > 0, np.diff(np.searchsorted(at, np.append(starts, len(b)))) + 1, 0)
+        del at
+        width = int(lengths.max())
+        frame = read(width)
+    del b
+    if frame is None or len(frame) != len(lengths):
         return None
     return _Body([frame[j].to_numpy(dtype=object) for j in range(width)], lengths)
 
@@ -301,13 +318,15 @@ def _choose_delimiter(text: str, candidates: Sequence[str], wanted_loose: set[st
 _ASCII_SPACES = " \t\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text (no line ends in a cell)
 
 
-def _strip_all(values: np.ndarray) -> np.ndarray:
-    """``_strip`` of every cell; the cells unchanged (same array) when no cell has spaces at its ends."""
+def _strip_all(values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``_strip`` of every cell (the same array when no cell has spaces at its ends), and whether
+    all cells are ASCII."""
     joined = "\x00" + "\x00".join(values.tolist()) + "\x00"
-    if joined.isascii() and not any(w in joined and (f"\x00{w}" in joined or f"{w}\x00" in joined)
-                                    for w in _ASCII_SPACES):
-        return values
-    return _map_unique(_strip, values)
+    ascii_only = joined.isascii()
+    if ascii_only and not any(w in joined and (f"\x00{w}" in joined or f"{w}\x00" in joined)
+                              for w in _ASCII_SPACES):
+        return values, True
+    return _map_unique(_strip, values), ascii_only
 
 
 def _nfc_all(values: np.ndarray) -> np.ndarray:
@@ -527,7 +546,7 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
     # The data rows, column by column: cells without the spaces at their ends (all cells, to
     # tell empty rows), the number of cells of each row.
     lengths = body.lengths[1:]
-    stripped = [_strip_all(body.columns[j][1:]) for j in range(len(body.columns))]
+    stripped, ascii_only = zip(*[_strip_all(body.columns[j][1:]) for j in range(len(body.columns))]) or ((), ())
     filled = [s != "" for s in stripped]
     nonblank = np.zeros(len(lengths), bool)
     for f in filled:
@@ -597,7 +616,7 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
         if n in wanted and clean is not values:
             rep.add_if(n, "spaces before or after the value were removed",
                        kept_rows[clean != values].tolist(), severity="warning")
-        composed = _nfc_all(clean)
+        composed = clean if j < len(ascii_only) and ascii_only[j] else _nfc_all(clean)
         if composed is not clean and n in wanted:
             changed = np.flatnonzero(composed != clean)
             if len(changed):
@@ -614,7 +633,7 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
     ordered = [n for n in names_wanted if n in columns_data] + [
         n for n in columns_data if n not in wanted]
     df = pd.DataFrame({n: columns_data[n] for n in ordered},
-                      index=pd.Index(kept_rows, dtype="int64", name=SOURCE_ROW), dtype=object)
+                      index=pd.Index(kept_rows, dtype="int64", name=SOURCE_ROW), copy=False)
     df.attrs.update(file=file, delimiter=delimiter, fatal=False, broken_rows=broken, absent=absent)
     if encoding is not None:
         ends: list[int] = []
