@@ -629,7 +629,7 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
                         "read as the composed letters (NFC), so that equal-looking values are equal",
                         kept_rows[changed].tolist(), severity="warning")
         columns_data[n] = composed
-    del body, stripped, filled
+    del body, stripped
     ordered = [n for n in names_wanted if n in columns_data] + [
         n for n in columns_data if n not in wanted]
     df = pd.DataFrame({n: columns_data[n] for n in ordered},
