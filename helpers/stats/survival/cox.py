@@ -122,39 +122,48 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
     w = np.exp(eta - eta_max)  # shift: the likelihood is invariant to it, and exp cannot overflow
     if weights is not None:
         w = w * weights
-    wx = w[:, None] * X
-    wxx = wx[:, :, None] * X[:, None, :]
-    # Risk-set sums: reverse cumulative sums, read at the first row of each time.
-    s0 = np.cumsum(w[::-1])[::-1]
-    s1 = np.cumsum(wx[::-1], axis=0)[::-1]
-    s2 = np.cumsum(wxx[::-1], axis=0)[::-1]
-    times, first = np.unique(time, return_index=True)
-    idx = np.searchsorted(times, time)
+    n, p = X.shape
     ev = event == 1
-    d = np.bincount(idx[ev], minlength=times.size)
-    t0 = np.bincount(idx[ev], weights=w[ev], minlength=times.size)
-    t1 = np.zeros((times.size, X.shape[1]))
-    t2 = np.zeros((times.size, X.shape[1], X.shape[1]))
-    np.add.at(t1, idx[ev], wx[ev])
-    np.add.at(t2, idx[ev], wxx[ev])
-    # One term per event: (time index j, l = 0..d_j-1).
+    if n == 0 or not ev.any():
+        return float(np.sum(eta[ev] - eta_max)), np.zeros(p), np.zeros((p, p))
+    wx = w[:, None] * X
+    # Risk-set sums at each distinct time: sums per time, then reverse cumulative sums over the times.
+    first = np.flatnonzero(np.concatenate(([True], time[1:] != time[:-1])))  # rows sorted by time: no sort needed
+    times = time[first]
+    idx = np.repeat(np.arange(times.size), np.diff(np.append(first, n)))  # each row's time
+    s0 = np.cumsum(np.add.reduceat(w, first)[::-1])[::-1]
+    s1 = np.cumsum(np.add.reduceat(wx, first, axis=0)[::-1], axis=0)[::-1]
+    ie = idx[ev]
+    d = np.bincount(ie, minlength=times.size)
+    t0 = np.bincount(ie, weights=w[ev], minlength=times.size)
+    t1 = np.column_stack([np.bincount(ie, weights=wx[ev, k], minlength=times.size) for k in range(p)]) \
+        if p else np.zeros((times.size, 0))
+    # One term per event: (time index j, l = 0..d_j-1), with the tied events' mean weight m.
     j = np.repeat(np.arange(times.size), d)
-    dj = d[j].astype(float)
-    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / dj
-    a0 = s0[first][j] - frac * t0[j]
-    a1 = s1[first][j] - frac[:, None] * t1[j]
-    a2 = s2[first][j] - frac[:, None, None] * t2[j]
+    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j].astype(float)
+    if weights is None:
+        m = np.ones(j.size)
+    else:
+        m = (np.bincount(ie, weights=weights[ev], minlength=times.size) / np.maximum(d, 1))[j]
+    a0 = s0[j] - frac * t0[j]
+    a1 = s1[j] - frac[:, None] * t1[j]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = a1 / a0[:, None]
+        # sum over terms of m a2/a0, a2 = S2(t_j) - frac T2_j (second moments), without forming n p x p arrays:
+        # sum_j alpha_j S2(t_j) = X' diag(w A) X with A the cumulative alpha at each row's time, and the tied
+        # events' part sum_j beta_j T2_j = X_ev' diag(w beta) X_ev.
+        alpha = np.bincount(j, weights=m / a0, minlength=times.size)
+        beta_j = np.bincount(j, weights=m * frac / a0, minlength=times.size)
+        cum_alpha = np.cumsum(alpha)[idx]
+        xe = X[ev]
+        second = X.T @ ((w * cum_alpha)[:, None] * X) - xe.T @ ((w[ev] * beta_j[ie])[:, None] * xe)
+        info = second - (m[:, None] * mean).T @ mean
         if weights is None:
             loglik = float(np.sum(eta[ev] - eta_max) - np.sum(np.log(a0)))
-            score = X[ev].sum(axis=0) - mean.sum(axis=0)
-            info = (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+            score = xe.sum(axis=0) - mean.sum(axis=0)
         else:
-            meanwt = (np.bincount(idx[ev], weights=weights[ev], minlength=times.size) / np.maximum(d, 1))[j]
-            loglik = float(np.sum(weights[ev] * (eta[ev] - eta_max)) - np.sum(meanwt * np.log(a0)))
-            score = (weights[ev, None] * X[ev]).sum(axis=0) - (meanwt[:, None] * mean).sum(axis=0)
-            info = (meanwt[:, None, None] * (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :])).sum(axis=0)
+            loglik = float(np.sum(weights[ev] * (eta[ev] - eta_max)) - np.sum(m * np.log(a0)))
+            score = (weights[ev, None] * xe).sum(axis=0) - (m[:, None] * mean).sum(axis=0)
     return loglik, score, info
 
 
