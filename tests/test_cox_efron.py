@@ -1,4 +1,4 @@
-"""The Efron likelihood, score and information, computed without n x p x p arrays, equal the direct sums.
+"""The Efron likelihood, score, information and score residuals, vectorized, equal the direct sums.
 
 ``_efron`` (``helpers/stats/survival/cox.py``) forms the second-moment part of
 the information as one weighted cross-product ``X' diag(w A) X`` (and a
@@ -9,13 +9,15 @@ removed, weighted terms counting with the tied events' mean weight, as R's
 ``coxfit6``); both are compared on random data with heavy ties, with and
 without case weights. The fits themselves are checked against R and
 lifelines in ``test_survival.py``, ``test_oracles.py`` and ``test_robustness.py``.
+The score residuals (the cluster-robust variance) are compared with the former
+loop over event times, kept here as the reference.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers.stats.survival.cox import _efron
+from helpers.stats.survival.cox import _efron, _score_residuals
 
 
 def _efron_direct(X, time, event, beta, weights=None):
@@ -63,3 +65,54 @@ def test_efron_without_events_or_rows():
     loglik, score, info = _efron(X, np.array([1.0, 2.0, 3.0]), np.zeros(3, int), np.zeros(2))
     assert loglik == 0 and score.tolist() == [0, 0] and info.tolist() == [[0, 0], [0, 0]]
     assert _efron(np.zeros((0, 1)), np.zeros(0), np.zeros(0, int), np.zeros(1))[0] == 0
+
+
+# The score residuals as they were computed before (one pass over every row per event time): the reference.
+def _score_residuals_loop(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
+                     weights: np.ndarray) -> np.ndarray:
+    r"""Efron score residuals of each row (one stratum, rows sorted by time), as R's ``residuals(fit, "score")``.
+
+    Row :math:`i`'s residual is :math:`\delta_i (x_i - \bar x^*_{j(i)}) - \sum_j \sum_{l} c_{il}
+    \frac{\bar w_j}{A_{jl}} r_i (x_i - \bar x_{jl})`, where the :math:`l`-th Efron term at time
+    :math:`t_j` has denominator :math:`A_{jl}` and mean :math:`\bar x_{jl}`, :math:`\bar x^*_j` is their
+    average, :math:`\bar w_j` the tied events' mean weight, :math:`r_i = e^{x_i^\top\beta}` and
+    :math:`c_{il}` is 1 for a row at risk and :math:`1 - l/d_j` for one of the :math:`d_j` tied events.
+    The weighted residuals :math:`w_i L_i` sum to the score.
+    """
+    n, p = X.shape
+    r = np.exp(X @ beta - (np.max(X @ beta) if n else 0.0))
+    rw = r * weights
+    out = np.zeros((n, p))
+    times = np.unique(time[event == 1])
+    for tj in times:
+        at_risk = time >= tj
+        dead = (time == tj) & (event == 1)
+        dcount = int(dead.sum())
+        meanwt = weights[dead].sum() / dcount
+        s0, s1 = rw[at_risk].sum(), (rw[at_risk, None] * X[at_risk]).sum(axis=0)
+        d0, d1 = rw[dead].sum(), (rw[dead, None] * X[dead]).sum(axis=0)
+        xbar_star = np.zeros(p)
+        for ll in range(dcount):
+            f = ll / dcount
+            a0 = s0 - f * d0
+            xbar = (s1 - f * d1) / a0
+            xbar_star += xbar / dcount
+            c = np.where(dead, 1.0 - f, 1.0)[at_risk]
+            out[at_risk] -= (meanwt / a0) * (c * r[at_risk])[:, None] * (X[at_risk] - xbar)
+        out[dead] += X[dead] - xbar_star
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_score_residuals_equal_the_loop_over_event_times(seed):
+    rng = np.random.default_rng(seed)
+    n = 200
+    X = np.column_stack([rng.integers(0, 2, n), rng.normal(size=n)]).astype(float)
+    time = np.sort(rng.integers(1, 30, n).astype(float))
+    event = (rng.random(n) < 0.5).astype(int)
+    event[-1] = 0  # the last rows censored after every event time
+    weights = rng.uniform(0.5, 2.0, n) if seed % 2 else np.ones(n)
+    beta = np.array([0.3, -0.2])
+    got = _score_residuals(X, time, event, beta, weights)
+    np.testing.assert_allclose(got, _score_residuals_loop(X, time, event, beta, weights), rtol=1e-10, atol=1e-12)
+    assert _score_residuals(X, time, np.zeros(n, int), beta, weights).tolist() == np.zeros((n, 2)).tolist()

@@ -202,24 +202,46 @@ def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
     n, p = X.shape
     r = np.exp(X @ beta - (np.max(X @ beta) if n else 0.0))
     rw = r * weights
-    out = np.zeros((n, p))
-    times = np.unique(time[event == 1])
-    for tj in times:
-        at_risk = time >= tj
-        dead = (time == tj) & (event == 1)
-        dcount = int(dead.sum())
-        meanwt = weights[dead].sum() / dcount
-        s0, s1 = rw[at_risk].sum(), (rw[at_risk, None] * X[at_risk]).sum(axis=0)
-        d0, d1 = rw[dead].sum(), (rw[dead, None] * X[dead]).sum(axis=0)
-        xbar_star = np.zeros(p)
-        for ll in range(dcount):
-            f = ll / dcount
-            a0 = s0 - f * d0
-            xbar = (s1 - f * d1) / a0
-            xbar_star += xbar / dcount
-            c = np.where(dead, 1.0 - f, 1.0)[at_risk]
-            out[at_risk] -= (meanwt / a0) * (c * r[at_risk])[:, None] * (X[at_risk] - xbar)
-        out[dead] += X[dead] - xbar_star
+    dead = event == 1
+    if not dead.any():
+        return np.zeros((n, p))
+    # Per event time t_j (rows sorted by time): risk-set and tied-event sums, then the Efron terms (j, l).
+    times = np.unique(time[dead])
+    k = np.searchsorted(times, time)  # each row: the number of event times before its time
+    at = np.searchsorted(time, times)  # first row at risk at each event time
+    s0 = np.cumsum(rw[::-1])[::-1][at]
+    s1 = np.cumsum((rw[:, None] * X)[::-1], axis=0)[::-1][at]
+    kd = k[dead]
+    d = np.bincount(kd, minlength=times.size)
+    d0 = np.bincount(kd, weights=rw[dead], minlength=times.size)
+
+    def per_time(values: np.ndarray, at_terms: np.ndarray) -> np.ndarray:
+        """Sums over rows (or terms) by event time, one column per covariate."""
+        return np.column_stack([np.bincount(at_terms, weights=values[:, c], minlength=times.size)
+                                for c in range(p)]) if p else np.zeros((times.size, 0))
+
+    d1 = per_time(rw[dead, None] * X[dead], kd)
+    meanwt = np.bincount(kd, weights=weights[dead], minlength=times.size) / d
+    j = np.repeat(np.arange(times.size), d)
+    f = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j]
+    a0 = s0[j] - f * d0[j]
+    xbar = (s1[j] - f[:, None] * d1[j]) / a0[:, None]
+    c_risk = meanwt[j] / a0          # a row at risk: sum_l m/A_jl (r_i (x_i - xbar_jl))
+    c_dead = c_risk * (1.0 - f)      # one of the tied events: weighted by 1 - l/d
+    A = np.bincount(j, weights=c_risk, minlength=times.size)
+    A_dead = np.bincount(j, weights=c_dead, minlength=times.size)
+    B, B_dead = per_time(c_risk[:, None] * xbar, j), per_time(c_dead[:, None] * xbar, j)
+    xbar_star = per_time(xbar, j) / d[:, None]
+    # Row i collects the terms of every event time up to its own: those before it as a row at risk, its own
+    # time as a row at risk (censored) or as one of the tied events.
+    cum_a = np.concatenate(([0.0], np.cumsum(A)))[k]
+    cum_b = np.concatenate((np.zeros((1, p)), np.cumsum(B, axis=0)))[k]
+    own = (k < times.size) & (times[np.minimum(k, times.size - 1)] == time)
+    ko = k[own]
+    cum_a[own] += np.where(dead[own], A_dead[ko], A[ko])
+    cum_b[own] += np.where(dead[own, None], B_dead[ko], B[ko])
+    out = -r[:, None] * (X * cum_a[:, None] - cum_b)
+    out[dead] += X[dead] - xbar_star[kd]
     return out
 
 
