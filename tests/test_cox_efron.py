@@ -70,15 +70,7 @@ def test_efron_without_events_or_rows():
 # The score residuals as they were computed before (one pass over every row per event time): the reference.
 def _score_residuals_loop(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
                      weights: np.ndarray) -> np.ndarray:
-    r"""Efron score residuals of each row (one stratum, rows sorted by time), as R's ``residuals(fit, "score")``.
-
-    Row :math:`i`'s residual is :math:`\delta_i (x_i - \bar x^*_{j(i)}) - \sum_j \sum_{l} c_{il}
-    \frac{\bar w_j}{A_{jl}} r_i (x_i - \bar x_{jl})`, where the :math:`l`-th Efron term at time
-    :math:`t_j` has denominator :math:`A_{jl}` and mean :math:`\bar x_{jl}`, :math:`\bar x^*_j` is their
-    average, :math:`\bar w_j` the tied events' mean weight, :math:`r_i = e^{x_i^\top\beta}` and
-    :math:`c_{il}` is 1 for a row at risk and :math:`1 - l/d_j` for one of the :math:`d_j` tied events.
-    The weighted residuals :math:`w_i L_i` sum to the score.
-    """
+    """The former loop: for each event time, every row at risk, each of the tied events' Efron terms."""
     n, p = X.shape
     r = np.exp(X @ beta - (np.max(X @ beta) if n else 0.0))
     rw = r * weights
