@@ -108,3 +108,37 @@ def test_score_residuals_equal_the_loop_over_event_times(seed):
     got = _score_residuals(X, time, event, beta, weights)
     np.testing.assert_allclose(got, _score_residuals_loop(X, time, event, beta, weights), rtol=1e-10, atol=1e-12)
     assert _score_residuals(X, time, np.zeros(n, int), beta, weights).tolist() == np.zeros((n, 2)).tolist()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_many_strata_at_once_equal_one_stratum_at_a_time(monkeypatch, weighted):
+    import helpers.stats.survival.cox as cox
+
+    rng = np.random.default_rng(7)
+    n = 600
+    strata = np.sort(rng.integers(0, 150, n))  # matched sets of a few patients, and some larger
+    time = rng.integers(1, 12, n).astype(float)
+    order = np.lexsort((time, strata))
+    strata, time = strata[order], time[order]
+    X = np.column_stack([rng.integers(0, 2, n), rng.normal(size=n)]).astype(float)
+    event = (rng.random(n) < 0.6).astype(int)
+    weights = rng.uniform(0.5, 2.0, n) if weighted else None
+    beta = np.array([0.5, -0.25])
+    at_once = cox._efron_strata(X, time, event, beta, weights, strata)
+    monkeypatch.setattr(cox, "_VECTOR_STRATA", 10**9)  # one stratum at a time
+    one_by_one = cox._efron_strata(X, time, event, beta, weights, strata)
+    assert at_once[0] == pytest.approx(one_by_one[0], rel=1e-12)
+    np.testing.assert_allclose(at_once[1], one_by_one[1], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(at_once[2], one_by_one[2], rtol=1e-10, atol=1e-10)
+
+
+def test_cumsum_within_runs_is_numpy_cumsum_per_run():
+    from helpers.stats.survival.cox import _cumsum_within
+
+    rng = np.random.default_rng(3)
+    runs = np.sort(rng.integers(0, 20, 200))
+    values = rng.normal(size=(200, 2))
+    want = np.concatenate([np.cumsum(values[runs == r], axis=0) for r in np.unique(runs)])
+    want_rev = np.concatenate([np.cumsum(values[runs == r][::-1], axis=0)[::-1] for r in np.unique(runs)])
+    assert _cumsum_within(values, runs).tolist() == want.tolist()  # the same additions, bit for bit
+    assert _cumsum_within(values, runs, reverse=True).tolist() == want_rev.tolist()

@@ -107,9 +107,29 @@ def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, 
     return X, names, variables, problems
 
 
+def _cumsum_within(values: np.ndarray, runs: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """Cumulative sums along axis 0 restarting at each run of equal codes ``runs`` (as ``np.cumsum`` per run,
+    addition for addition), one step per position within a run; ``reverse``: from each run's end."""
+    n = len(values)
+    starts = np.flatnonzero(np.concatenate(([True], runs[1:] != runs[:-1])))
+    lengths = np.diff(np.append(starts, n))
+    pos = np.arange(n) - np.repeat(starts, lengths)
+    if reverse:
+        pos = np.repeat(lengths, lengths) - 1 - pos
+    out = np.array(values, dtype=float, copy=True)
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(int(lengths.max()) + 1 if n else 1))
+    step = 1 if reverse else -1
+    for k in range(1, len(bounds) - 1):
+        rows = order[bounds[k]:bounds[k + 1]]
+        out[rows] = out[rows + step] + out[rows]
+    return out
+
+
 def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
-           weights: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
-    r"""Efron log partial likelihood, score and information (rows sorted by time).
+           weights: np.ndarray | None = None, strata: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    r"""Efron log partial likelihood, score and information (rows sorted by time; with ``strata``, integer
+    codes, sorted by stratum then time, the risk sets of each stratum).
 
     At an event time with :math:`d` tied events, the :math:`l`-th of them
     (:math:`l = 0..d-1`) sees the risk set with a fraction :math:`l/d` of the
@@ -128,11 +148,18 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
         return float(np.sum(eta[ev] - eta_max)), np.zeros(p), np.zeros((p, p))
     wx = w[:, None] * X
     # Risk-set sums at each distinct time: sums per time, then reverse cumulative sums over the times.
-    first = np.flatnonzero(np.concatenate(([True], time[1:] != time[:-1])))  # rows sorted by time: no sort needed
+    new_time = time[1:] != time[:-1]
+    if strata is not None:
+        new_time = new_time | (strata[1:] != strata[:-1])
+    first = np.flatnonzero(np.concatenate(([True], new_time)))  # rows sorted by (stratum,) time: no sort needed
     times = time[first]
     idx = np.repeat(np.arange(times.size), np.diff(np.append(first, n)))  # each row's time
-    s0 = np.cumsum(np.add.reduceat(w, first)[::-1])[::-1]
-    s1 = np.cumsum(np.add.reduceat(wx, first, axis=0)[::-1], axis=0)[::-1]
+    if strata is None:
+        s0 = np.cumsum(np.add.reduceat(w, first)[::-1])[::-1]
+        s1 = np.cumsum(np.add.reduceat(wx, first, axis=0)[::-1], axis=0)[::-1]
+    else:
+        s0 = _cumsum_within(np.add.reduceat(w, first), strata[first], reverse=True)
+        s1 = _cumsum_within(np.add.reduceat(wx, first, axis=0), strata[first], reverse=True)
     ie = idx[ev]
     d = np.bincount(ie, minlength=times.size)
     t0 = np.bincount(ie, weights=w[ev], minlength=times.size)
@@ -154,7 +181,7 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
         # events' part sum_j beta_j T2_j = X_ev' diag(w beta) X_ev.
         alpha = np.bincount(j, weights=m / a0, minlength=times.size)
         beta_j = np.bincount(j, weights=m * frac / a0, minlength=times.size)
-        cum_alpha = np.cumsum(alpha)[idx]
+        cum_alpha = (np.cumsum(alpha) if strata is None else _cumsum_within(alpha, strata[first]))[idx]
         xe = X[ev]
         second = X.T @ ((w * cum_alpha)[:, None] * X) - xe.T @ ((w[ev] * beta_j[ie])[:, None] * xe)
         info = second - (m[:, None] * mean).T @ mean
@@ -173,12 +200,18 @@ def _efron_strata(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.n
     """:func:`_efron` summed over strata (rows sorted by stratum, then time; ``strata`` integer codes)."""
     if strata is None:
         return _efron(X, time, event, beta, weights)
+    if len(strata) and strata[-1] != strata[0] and np.count_nonzero(np.diff(strata)) >= _VECTOR_STRATA:
+        return _efron(X, time, event, beta, weights, strata)  # many strata (matched sets): all at once
     loglik, score, info = 0.0, np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1]))
     for lo, hi in _stratum_bounds(strata):
         part = slice(lo, hi)
         ll, u, i = _efron(X[part], time[part], event[part], beta, None if weights is None else weights[part])
         loglik, score, info = loglik + ll, score + u, info + i
     return loglik, score, info
+
+
+#: From how many strata on :func:`_efron_strata` computes all strata at once rather than one by one.
+_VECTOR_STRATA = 64
 
 
 def _stratum_bounds(strata: np.ndarray) -> list[tuple[int, int]]:
