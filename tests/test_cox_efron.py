@@ -1,4 +1,4 @@
-"""The Efron likelihood, score, information and score residuals, vectorized, equal the direct sums.
+"""Vectorized Cox (Efron likelihood, score residuals, many strata) and stratified log-rank equal the direct sums.
 
 ``_efron`` (``helpers/stats/survival/cox.py``) forms the second-moment part of
 the information as one weighted cross-product ``X' diag(w A) X`` (and a
@@ -142,3 +142,19 @@ def test_cumsum_within_runs_is_numpy_cumsum_per_run():
     want_rev = np.concatenate([np.cumsum(values[runs == r][::-1], axis=0)[::-1] for r in np.unique(runs)])
     assert _cumsum_within(values, runs).tolist() == want.tolist()  # the same additions, bit for bit
     assert _cumsum_within(values, runs, reverse=True).tolist() == want_rev.tolist()
+
+
+def test_stratified_logrank_moments_are_the_sums_of_each_stratum():
+    from helpers.stats.survival.logrank import _logrank_moments
+
+    rng = np.random.default_rng(11)
+    n = 400
+    t = rng.integers(1, 15, n).astype(float)
+    e = (rng.random(n) < 0.6).astype(float)
+    code = rng.integers(0, 2, n)
+    strata = rng.integers(0, 90, n)
+    at_once = _logrank_moments(t, e, code, 2, strata)
+    summed = [sum(parts) for parts in zip(*(_logrank_moments(t[strata == s], e[strata == s], code[strata == s], 2)
+                                            for s in np.unique(strata)))]
+    for got, want in zip(at_once, summed):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
