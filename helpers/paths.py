@@ -15,7 +15,8 @@ which the notebooks' kernels inherit:
 - ``HCC_INPUT_SNAPSHOT``: the run took a snapshot of the input files into
   ``<build>/inputs/`` (:func:`inputs_dir`); :func:`input_file` then returns
   the snapshot's copy instead of the file named by the parameter, so every
-  notebook of one run reads the same bytes.
+  notebook of one run reads the same bytes, and :func:`validated_inputs` the
+  tables the pipeline validated from them (validation runs once per run).
 """
 from __future__ import annotations
 
@@ -106,6 +107,24 @@ def input_file(role: str, given: str | os.PathLike, out: str | os.PathLike | Non
         raise FileNotFoundError(f"this pipeline run has no snapshot of the {role} file in {inputs_dir(out) / role}; "
                                 "run the analysis with `make analysis` (helpers.pipeline), which takes it")
     return files[0]
+
+
+#: The name, in :func:`inputs_dir`, of the pipeline's validated tables of the snapshot (``helpers.data.load.save_validated``).
+VALIDATED_INPUTS = "validated.pickle"
+
+
+def validated_inputs(out: str | os.PathLike | None = None) -> Path | None:
+    """Where a notebook finds the inputs the pipeline run has validated, or None outside a pipeline run.
+
+    The pipeline validates the snapshot once and keeps the typed tables in
+    ``inputs/validated.pickle`` with the SHA-256 of the files they were read
+    from; notebooks pass this path to ``load_study(..., validated=...)``, which
+    uses the tables when the hashes match. A notebook run on its own (no
+    ``$HCC_INPUT_SNAPSHOT``) gets None and validates the files it is given.
+    """
+    if not os.environ.get(INPUT_SNAPSHOT_ENV):
+        return None
+    return inputs_dir(out) / VALIDATED_INPUTS
 
 
 def results_dir(out: str | os.PathLike | None = None) -> Path:

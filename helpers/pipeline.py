@@ -5,7 +5,10 @@
 1. **One snapshot per run.** Each input file is read once, copied with its
    SHA-256 into the staging folder (``<out>.partial/inputs/<role>/<name>``,
    listed in ``inputs/SHA256SUMS``; :func:`take_snapshot`), and the copy is
-   validated (``helpers.data.load``). On any error the list of problems is
+   validated (``helpers.data.load``), once: the typed tables are kept in
+   ``inputs/validated.pickle`` with the copies' SHA-256, and the notebooks
+   take them from there (``helpers.paths.validated_inputs``) instead of
+   validating again. On any error the list of problems is
    printed, the staging folder is removed and nothing is written. Every
    notebook reads the snapshot (``helpers.paths.input_file``), so a file
    re-exported during the run cannot mix two versions in one build; notebook
@@ -48,6 +51,7 @@ from helpers.paths import (
     BUILD_INTO_ENV,
     INPUT_SNAPSHOT_ENV,
     ROOT,
+    VALIDATED_INPUTS,
     build_dir,
     inputs_dir,
     notebook_sources,
@@ -291,7 +295,7 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
     given (a relative ``out`` is relative to the project root); they read
     the snapshot and write into the staging folder (see the module docstring).
     """
-    from helpers.data.load import DataValidationError, load_study
+    from helpers.data.load import DataValidationError, load_study, save_validated
 
     final = build_dir(out)
     staging = final.with_name(final.name + ".partial")
@@ -309,6 +313,9 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
         return 1
     print(f"[validate] OK: {len(study.cohort)} patients, {len(study.adverse_events)} adverse events, "
           f"{len(study.warnings)} warnings", flush=True)
+    # Validated once: the notebooks take these tables (paths.validated_inputs) for the snapshot's bytes.
+    save_validated(study, (snapshot["cohort"][1], snapshot["adverse_events"][1]), inputs_dir(staging) / VALIDATED_INPUTS)
+    del study
     from helpers.parameters import notebook_parameters
 
     unknown = sorted(set(overrides) - {p.name for p in notebook_parameters()})

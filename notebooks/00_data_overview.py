@@ -32,7 +32,7 @@ import pandas as pd
 from helpers import results
 from helpers.data.load import input_summary, load_study, problems_frame
 from helpers.parameters import write_parameters
-from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, input_file
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, input_file, validated_inputs
 from helpers.report.display import show_df
 from helpers.results import write_result
 from helpers.results.rows import input_rows
@@ -42,7 +42,7 @@ from helpers.synthetic.check import compare_to_published
 files = {"cohort": input_file("cohort", cohort_csv, build_dir),
          "adverse_events": input_file("adverse_events", adverse_events_csv, build_dir)}
 results.start("00_data_overview", build_dir)
-study = load_study(files["cohort"], files["adverse_events"])
+study = load_study(files["cohort"], files["adverse_events"], validated=validated_inputs(build_dir))
 cohort, ae = study.cohort, study.adverse_events
 is_synthetic = cohort["patient_id"].astype(str).str.startswith("SYN-").all()
 # Which input made this build: file names (not folders) and SHA-256 of the bytes read (the snapshot's).

@@ -36,7 +36,7 @@ from helpers.data.derive import add_endpoints, add_table1_categories, events_aft
 from helpers.data.eligibility import add_eligibility, criteria, flow_table
 from helpers.data.load import load_study
 from helpers.parameters import write_parameters
-from helpers.paths import input_file
+from helpers.paths import input_file, validated_inputs
 from helpers.report.display import show_df
 from helpers.report.figures import setup_figures, show_figure
 from helpers.report.plots_flow import plot_flow
@@ -51,7 +51,8 @@ write_parameters("01_eligibility", build_dir, data_cutoff=data_cutoff, study_sta
                  max_diameter_cm=max_diameter_cm, min_months_since_treatment=min_months_since_treatment,
                  min_residual_liver_cc=min_residual_liver_cc, alpha_beta=alpha_beta)
 study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00
-                   input_file("adverse_events", adverse_events_csv, build_dir))
+                   input_file("adverse_events", adverse_events_csv, build_dir),
+                   validated=validated_inputs(build_dir))  # validated once by the pipeline; alone: validated here
 screened = study.cohort
 crits = criteria(study_start, study_end, max_diameter_cm, min_months_since_treatment, min_residual_liver_cc)
 screened = add_eligibility(screened, crits)

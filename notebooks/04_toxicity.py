@@ -31,7 +31,7 @@ import pandas as pd
 from helpers import results
 from helpers.data.load import load_study
 from helpers.data.schema import ARMS
-from helpers.paths import input_file
+from helpers.paths import input_file, validated_inputs
 from helpers.report import fmt
 from helpers.report.display import show_df
 from helpers.report.table2 import format_table2
@@ -42,7 +42,8 @@ from helpers.stats.toxicity import toxicity_table
 
 results.start("04_toxicity", build_dir)
 study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's snapshot, as in notebook 00
-                   input_file("adverse_events", adverse_events_csv, build_dir))
+                   input_file("adverse_events", adverse_events_csv, build_dir),
+                   validated=validated_inputs(build_dir))  # validated once by the pipeline; alone: validated here
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str}, keep_default_na=False)
 matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str})
 matched_ids = set(matched.loc[matched["matched"] == 1, "patient_id"])

@@ -293,3 +293,32 @@ def test_notebook_steps_follow_the_headings_and_the_injected_parameters_cell():
     assert pipeline.notebook_steps(nb, injected=True) == {
         0: None, 1: None, 2: None, 3: None, 4: "Propensity model", 5: "Propensity model", 6: "Propensity model",
         7: "Table 1", 8: "Table 1"}
+
+
+def test_notebooks_take_the_tables_validated_once_for_the_same_bytes(tmp_path, monkeypatch):
+    """Papermill-free: validation runs once per run; the kept tables serve only the bytes they came from."""
+    import helpers.data.load as load
+    from helpers.paths import validated_inputs
+
+    final, staging = tmp_path / "build", tmp_path / "build.partial"
+    taken = pipeline.take_snapshot({"cohort": COHORT_CSV, "adverse_events": ADVERSE_EVENTS_CSV}, staging)
+    (cohort, sha_c), (ae, sha_a) = taken["cohort"], taken["adverse_events"]
+    study = load.load_study(cohort, ae)
+    for var in ("HCC_BUILD_AS", "HCC_BUILD_INTO", "HCC_INPUT_SNAPSHOT"):
+        monkeypatch.delenv(var, raising=False)
+    assert validated_inputs(str(final)) is None  # a notebook run on its own validates its files
+    with pipeline.staging_environment(final, staging):
+        kept = validated_inputs(str(final))
+        assert kept == staging / "inputs" / "validated.pickle"
+        load.save_validated(study, (sha_c, sha_a), kept)
+        calls = []
+        real = load.check_study
+        monkeypatch.setattr(load, "check_study", lambda *a: calls.append(a) or real(*a))
+        again = load.load_study(cohort, ae, validated=kept)
+        assert calls == []  # not validated again
+        pd.testing.assert_frame_equal(again.cohort, study.cohort)
+        pd.testing.assert_frame_equal(again.adverse_events, study.adverse_events)
+        assert again.warnings == study.warnings and again.cohort.attrs == study.cohort.attrs
+        # other bytes (the file edited after the tables were kept): validated, not taken from the kept tables
+        cohort.write_text("".join(COHORT_CSV.read_text().splitlines(keepends=True)[:-1]))
+        assert len(load.load_study(cohort, ae, validated=kept).cohort) == 189 and len(calls) == 1

@@ -14,7 +14,8 @@ warnings are collected for the report's data-quality appendix.
 
 Public API
 ----------
-``load_study(cohort_path, ae_path) -> LoadedStudy`` (raises ``DataValidationError``),
+``load_study(cohort_path, ae_path, validated=None) -> LoadedStudy`` (raises ``DataValidationError``;
+``validated``: the tables ``save_validated`` kept for the same bytes, used instead of validating again),
 ``load_cohort``, ``load_adverse_events``; ``check_study`` / ``check_cohort`` /
 ``check_adverse_events`` do the same but return the problems instead of raising;
 the building blocks ``read_table``, ``validate_cohort``,
@@ -118,6 +119,8 @@ this ``__init__``      the public API: ``check_*``, ``load_*``, ``LoadedStudy``
 """
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +145,7 @@ __all__ = [
     "Problem", "DataValidationError", "LoadedStudy",
     "read_table", "validate_cohort", "validate_adverse_events",
     "check_cohort", "check_adverse_events", "check_study",
-    "load_cohort", "load_adverse_events", "load_study",
+    "load_cohort", "load_adverse_events", "load_study", "save_validated",
     "problems_frame", "input_summary",
     "MAX_ROWS_SHOWN", "MAX_VALUES_SHOWN", "SOURCE_ROW",
 ]
@@ -203,8 +206,42 @@ def load_adverse_events(path: str | Path, cohort: pd.DataFrame) -> pd.DataFrame:
     return _finish(*check_adverse_events(path, cohort))
 
 
-def load_study(cohort_path: str | Path, ae_path: str | Path) -> LoadedStudy:
-    """Both tables, validated; raises ``DataValidationError`` listing every error of both files."""
+def _sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_validated(study: LoadedStudy, sha256: tuple[str, str], target: str | Path) -> None:
+    """Keep ``study``, validated from files with these SHA-256 (cohort, adverse events), in ``target``.
+
+    ``load_study(..., validated=target)`` returns it for the same bytes without
+    validating them again (the pipeline validates its snapshot once per run).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "wb") as f:
+        pickle.dump({"sha256": tuple(sha256), "study": study}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(target)
+
+
+def load_study(cohort_path: str | Path, ae_path: str | Path, *,
+               validated: str | Path | None = None) -> LoadedStudy:
+    """Both tables, validated; raises ``DataValidationError`` listing every error of both files.
+
+    ``validated``: a file written by ``save_validated``. When it exists and was
+    made from files with the same SHA-256 as ``cohort_path`` and ``ae_path``,
+    its tables and warnings are returned as they were validated; otherwise
+    (no such file, other bytes) the files are read and validated.
+    """
+    if validated is not None and Path(validated).is_file():
+        with open(validated, "rb") as f:
+            kept = pickle.load(f)
+        if kept["sha256"] == (_sha256(cohort_path), _sha256(ae_path)):
+            return kept["study"]
     cohort, ae, problems = check_study(cohort_path, ae_path)
     if _errors(problems):
         raise DataValidationError(problems)

@@ -123,7 +123,7 @@ def _classify_numbers(strs: pd.Series) -> dict[str, np.ndarray]:
     return {"plain": plain, "ambiguous": ambiguous, "comma_dec": comma_dec, "grouped": grouped}
 
 
-def _marks_of(strs: pd.Series, forms: dict[str, np.ndarray], rows: Sequence[int], column: str) -> _Marks:
+def _marks_of(strs: pd.Series, forms: dict[str, np.ndarray], rows: _Rows, column: str) -> _Marks:
     """The first cell of the column that shows '.' and the first that shows ',' as decimal mark."""
     marks = _Marks()
     dot = np.flatnonzero(forms["plain"] & strs.str.contains(".", regex=False).to_numpy(bool))
@@ -139,9 +139,9 @@ def _marks_of(strs: pd.Series, forms: dict[str, np.ndarray], rows: Sequence[int]
             multi = v.count(m.group("sep")) > 1
             mark = m.group("dec") or ({",": ".", ".": ","}.get(m.group("sep")) if multi else None)
         if mark == "." and marks.dot is None:
-            marks.dot = (rows[i], v, column)
+            marks.dot = (rows.first(i), v, column)
         elif mark == "," and marks.comma is None:
-            marks.comma = (rows[i], v, column)
+            marks.comma = (rows.first(i), v, column)
         if marks.dot and marks.comma:
             break
     return marks
@@ -152,7 +152,7 @@ def _example(where: tuple, column: bool = False) -> str:
     return (f"column '{where[2]}', " if column and len(where) > 2 else "") + f"row {where[0]} '{where[1]}'"
 
 
-def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report,
+def _parse_numbers(col: Column, strs: pd.Series, rows: _Rows, rep: _Report,
                    ctx: dict) -> tuple[np.ndarray, np.ndarray]:
     """Parse a number, integer or flag column; return (values with NaN, cell broke a rule)."""
     n = len(strs)
@@ -172,13 +172,13 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
     idx = np.flatnonzero(forms["comma_dec"])
     if len(idx) and comma_file:
         bad[idx] = True
-        rep.add(name, what, [rows[i] for i in idx], found=strs.iloc[idx],
+        rep.add(name, what, rows.at(idx), found=strs.iloc[idx],
                 hint="(a comma in a number is ambiguous: use a decimal point and no thousands "
                      "separator, e.g. 3.5 or 1150)")
     elif len(idx):
         values[idx] = strs.iloc[idx].str.replace(",", ".", regex=False).astype(float).to_numpy()
         rep.add(name, f"decimal comma read as a decimal point (e.g. '{strs.iat[idx[0]]}' → "
-                f"{_fmt(values[idx[0]])})", [rows[i] for i in idx], severity="warning",
+                f"{_fmt(values[idx[0]])})", rows.at(idx), severity="warning",
                 found=strs.iloc[idx])
 
     # Digits grouped in thousands: unambiguous (1,234,567; 1'785.9; 1.786,5; 1 786).
@@ -189,7 +189,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
         sep, dec = m.group("sep"), m.group("dec")
         if dec == "," and comma_file:
             bad[i] = True
-            rep.add(name, what, rows[i], found=v, hint="(a comma in a number is ambiguous: use a "
+            rep.add(name, what, rows.at([i]), found=v, hint="(a comma in a number is ambiguous: use a "
                     "decimal point and no thousands separator, e.g. 3.5 or 1150)")
             continue
         values[i] = float(v.replace(sep, "").replace(",", "."))
@@ -197,7 +197,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
     for sep, idx in by_sep.items():
         v0 = strs.iat[idx[0]]
         rep.add(name, f"{_SEPARATOR_NAMES[sep]} was read as a thousands separator (e.g. '{v0}' → "
-                f"{_fmt(values[idx[0]])}); check these values", [rows[i] for i in idx],
+                f"{_fmt(values[idx[0]])}); check these values", rows.at(idx),
                 severity="warning")
 
     # One group of three digits (1,786 or 12.500): decided by the column, else by the file.
@@ -225,7 +225,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
             reading, sep = key[:-1], key[-1]
             v0 = strs.iat[ii[0]]
             as_thousands, as_decimal = float(v0.replace(sep, "")), float(v0.replace(",", "."))
-            at = [rows[i] for i in ii]
+            at = rows.at(ii)
             shown = evidence.get(mark)
             in_file = source == "this file"
             told = (" (in a comma-separated file ',' cannot be a decimal mark)" if not source else
@@ -270,7 +270,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
         hint = _number_hint(v, col)
         if col.kind == "flag" and v.casefold() in _FLAG_WORDS:
             hint = "(write 1 for yes/present and 0 for no/absent)"
-        rep.add(name, what, rows[i], found=v, hint=hint)
+        rep.add(name, what, rows.at([i]), found=v, hint=hint)
 
     # Whole numbers, then the dictionary's ranges and allowed values (first broken rule only).
     ok = ~np.isnan(values) & ~bad
@@ -280,7 +280,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
         nonlocal ok
         ii = np.flatnonzero(mask & ok)
         if len(ii):
-            rep.add(name, rule, [rows[i] for i in ii], found=strs.iloc[ii], **kw)
+            rep.add(name, rule, rows.at(ii), found=strs.iloc[ii], **kw)
             bad[ii] = True
             values[ii] = np.nan
             ok = ok & ~mask
@@ -301,7 +301,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
             ii = np.flatnonzero(ok & ((values < lo) | (values > hi)))
             if len(ii):
                 rep.add(name, f"is outside the plausible range {_fmt(lo)} to {_fmt(hi)}{unit}",
-                        [rows[i] for i in ii], severity="warning", found=strs.iloc[ii],
+                        rows.at(ii), severity="warning", found=strs.iloc[ii],
                         hint="(please check the value)")
     return values, bad
 
@@ -309,7 +309,7 @@ def _parse_numbers(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Repo
 # --- dates: day/month order decided per column; never a silent guess --------------------
 
 
-def _dmy_order(strs: pd.Series, rows: Sequence[int]) -> tuple[str | None, dict[str, tuple[int, str]]]:
+def _dmy_order(strs: pd.Series, rows: _Rows) -> tuple[str | None, dict[str, tuple[int, str]]]:
     """The order of day and month in the non-ISO dates of a column.
 
     Returns ('dmy' | 'mdy' | 'both' | None, {order: (row, cell) that shows it}).
@@ -321,14 +321,14 @@ def _dmy_order(strs: pd.Series, rows: Sequence[int]) -> tuple[str | None, dict[s
             continue
         a, b = int(m.group(1)), int(m.group(3))
         if a > 12 >= b and "dmy" not in shown:
-            shown["dmy"] = (rows[i], strs.iat[i])
+            shown["dmy"] = (rows.first(i), strs.iat[i])
         elif b > 12 >= a and "mdy" not in shown:
-            shown["mdy"] = (rows[i], strs.iat[i])
+            shown["mdy"] = (rows.first(i), strs.iat[i])
     order = "both" if len(shown) == 2 else next(iter(shown), None)
     return order, shown
 
 
-def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report,
+def _parse_dates(col: Column, strs: pd.Series, rows: _Rows, rep: _Report,
                  ctx: dict) -> tuple[pd.Series, np.ndarray]:
     """Parse a date column; return (datetime64 values, cell broke a rule)."""
     n = len(strs)
@@ -350,12 +350,12 @@ def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report
         except ValueError:
             pass
     if beyond:
-        rep.add(name, "is in the future", [rows[i] for i in beyond], found=strs.iloc[beyond],
+        rep.add(name, "is in the future", rows.at(beyond), found=strs.iloc[beyond],
                 hint="(a typing error in the year?)")
         bad[beyond] = True
         not_real = np.setdiff1d(not_real, beyond)
     if len(not_real):
-        rep.add(name, "is not a real calendar date", [rows[i] for i in not_real],
+        rep.add(name, "is not a real calendar date", rows.at(not_real),
                 found=strs.iloc[not_real])
         bad[not_real] = True
     out.iloc[np.flatnonzero(iso)] = parsed.to_numpy()
@@ -400,7 +400,7 @@ def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report
                 hint = _na_hint(col)
             else:
                 hint = ""
-            rep.add(name, rule, rows[i], found=v, hint=hint)
+            rep.add(name, rule, rows.at([i]), found=v, hint=hint)
 
     def where_shown(o: str) -> str:
         return _example(shown[o], source != "this column")
@@ -410,10 +410,10 @@ def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report
         words = "day/month/year" if order == "dmy" else "month/day/year"
         rep.add(name, f"dates written {words} were read in that order, as {source} shows "
                 f"({where_shown(order)}): e.g. '{v0}' → {out.iat[repaired[0]]:%Y-%m-%d}",
-                [rows[i] for i in repaired], severity="warning", found=strs.iloc[repaired])
+                rows.at(repaired), severity="warning", found=strs.iloc[repaired])
     if unreal:
         bad[unreal] = True
-        rep.add(name, "is not a real calendar date", [rows[i] for i in unreal], found=strs.iloc[unreal])
+        rep.add(name, "is not a real calendar date", rows.at(unreal), found=strs.iloc[unreal])
     if undecided:
         bad[undecided] = True
         if order is None and ctx["file_order"][0] == "both":
@@ -429,12 +429,12 @@ def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report
                     f"{y}-{b:02d}-{a:02d} (day/month/year) or {y}-{a:02d}-{b:02d} (month/day/year), "
                     "and no date in the file has a day above 12 to tell which; write dates as "
                     "YYYY-MM-DD)")
-        rep.add(name, rule, [rows[i] for i in undecided], found=strs.iloc[undecided], hint=hint)
+        rep.add(name, rule, rows.at(undecided), found=strs.iloc[undecided], hint=hint)
     if two_digit:
         bad[two_digit] = True
         m = _DMY.fullmatch(strs.iat[two_digit[0]])
         yy = int(m.group(4))
-        rep.add(name, rule, [rows[i] for i in two_digit], found=strs.iloc[two_digit],
+        rep.add(name, rule, rows.at(two_digit), found=strs.iloc[two_digit],
                 hint=f"(a two-digit year is ambiguous: '{strs.iat[two_digit[0]]}' may be in "
                      f"{1900 + yy} or {2000 + yy}; write dates as YYYY-MM-DD with a 4-digit year)")
     if serial:
@@ -442,14 +442,14 @@ def _parse_dates(col: Column, strs: pd.Series, rows: Sequence[int], rep: _Report
         v0 = strs.iat[serial[0]]
         d1900 = pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(float(v0)))
         d1904 = pd.Timestamp("1904-01-01") + pd.Timedelta(days=int(float(v0)))
-        rep.add(name, rule, [rows[i] for i in serial], found=strs.iloc[serial],
+        rep.add(name, rule, rows.at(serial), found=strs.iloc[serial],
                 hint=f"(looks like an Excel date serial number: '{v0}' is {d1900:%Y-%m-%d} in "
                      f"Excel's usual 1900 date system but {d1904:%Y-%m-%d} in the 1904 system of "
                      "old Mac workbooks; format the column as a date YYYY-MM-DD before exporting)")
 
     future = np.flatnonzero((out > today).to_numpy(bool) & ~bad)
     if len(future):
-        rep.add(name, "is in the future", [rows[i] for i in future], found=strs.iloc[future],
+        rep.add(name, "is in the future", rows.at(future), found=strs.iloc[future],
                 hint="(a typing error in the year?)")
         bad[future] = True
     out[bad] = pd.NaT
@@ -523,10 +523,13 @@ def _typed(col: Column, values) -> pd.Series:
         arr = np.asarray(values, dtype=float)
         if col.kind == "flag" and not np.isnan(arr).any():
             return pd.Series(arr.astype("int64"))
-        return pd.Series(pd.array(arr, dtype="Int64"))
+        missing = np.isnan(arr)
+        return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, arr).astype("int64"), missing))
     if col.kind == "number":
         return pd.Series(np.asarray(values, dtype=float), dtype="float64")
-    return pd.Series([v if v is not None else np.nan for v in values], dtype=object)
+    out = np.array(values, dtype=object).reshape(-1)
+    out[pd.isna(out)] = np.nan  # None (no value) as NaN
+    return pd.Series(out, dtype=object)
 
 
 def _row_numbers(raw: pd.DataFrame) -> list[int]:
@@ -542,22 +545,53 @@ def _cells(raw: pd.DataFrame, name: str) -> list[str]:
             for v in raw[name].tolist()]
 
 
-def _context(raw: pd.DataFrame, columns: Sequence[Column], cells: dict[str, list[str]],
-             strs: dict[str, pd.Series], rows: list[int]) -> dict:
+class _Rows:
+    """The spreadsheet rows of the distinct values of a column (numbered in order of first appearance).
+
+    Cells are parsed once per distinct value; ``at(ii)`` gives the rows of
+    values ``ii`` (for a message), ``first(i)`` the first row of value ``i``.
+    """
+
+    def __init__(self, codes: np.ndarray, rows: np.ndarray, n_values: int):
+        self._codes, self._all, self._n = codes, rows, n_values
+        self._rows = self._bounds = None  # rows grouped by value, made when first needed
+
+    def first(self, i: int) -> int:
+        return int(self._all[np.argmax(self._codes == i)])
+
+    def at(self, ii) -> list[int]:
+        ii = np.atleast_1d(np.asarray(ii, dtype=np.int64))
+        if len(ii) > 64:
+            return self._all[np.isin(self._codes, ii)].tolist()
+        if self._rows is None:
+            order = np.argsort(self._codes, kind="stable")
+            self._rows = self._all[order]
+            self._bounds = np.searchsorted(self._codes[order], np.arange(self._n + 1))
+        return [int(r) for i in ii for r in self._rows[self._bounds[i]:self._bounds[i + 1]]]
+
+
+def _distinct(values: np.ndarray, rows: np.ndarray) -> tuple[pd.Series, np.ndarray, _Rows]:
+    """The distinct values of a column in order of first appearance, each cell's value number, their rows."""
+    codes, uniques = pd.factorize(values)
+    return pd.Series(uniques, dtype=object), codes, _Rows(codes, rows, len(uniques))
+
+
+def _context(raw: pd.DataFrame, columns: Sequence[Column], distinct: dict[str, tuple]) -> dict:
     """What the whole file says about its number and date formats (decimal mark, day/month)."""
     forms, marks = {}, {}
     file_marks = _Marks()
     orders = {}
     file_orders: dict[str, tuple[int, str, str]] = {}
     for col in columns:
-        if col.name not in cells:
+        if col.name not in distinct:
             continue
+        strs, _, rows = distinct[col.name]
         if col.kind in ("integer", "number", "flag"):
-            forms[col.name] = _classify_numbers(strs[col.name])
-            marks[col.name] = _marks_of(strs[col.name], forms[col.name], rows, col.name)
+            forms[col.name] = _classify_numbers(strs)
+            marks[col.name] = _marks_of(strs, forms[col.name], rows, col.name)
             file_marks = file_marks.merge(marks[col.name])
         elif col.kind == "date":
-            order, shown = _dmy_order(strs[col.name], rows)
+            order, shown = _dmy_order(strs, rows)
             shown = {o: (r, v, col.name) for o, (r, v) in shown.items()}
             orders[col.name] = (order, shown)
             for o, where in shown.items():
@@ -569,52 +603,45 @@ def _context(raw: pd.DataFrame, columns: Sequence[Column], cells: dict[str, list
 
 
 def _validate_cells(raw: pd.DataFrame, columns: Sequence[Column], rep: _Report,
-                    rows: list[int]) -> tuple[dict[str, pd.Series], dict[str, list[str]], dict[str, np.ndarray]]:
+                    rows: list[int]) -> tuple[dict[str, pd.Series], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Parse every dictionary column present in ``raw``.
 
     Returns the typed columns, the raw cells and, per column, which cells
     broke a rule (so that rules across columns skip them: one message per
     cause). Cells of rows with the wrong number of cells (``attrs['broken_rows']``)
-    are not checked: the row is already reported.
+    are not checked: the row is already reported. Each distinct value of a
+    column is parsed once (``_distinct``); text columns are taken as they are.
     """
     if raw.attrs.get("fatal") is False:  # from read_table: already stripped, NFC strings
-        cells = {c.name: raw[c.name].tolist() for c in columns if c.name in raw.columns}
+        cells = {c.name: raw[c.name].to_numpy(dtype=object) for c in columns if c.name in raw.columns}
     else:
-        cells = {c.name: _cells(raw, c.name) for c in columns if c.name in raw.columns}
-    broken = np.isin(np.asarray(rows), list(raw.attrs.get("broken_rows", ())))
-    strs = {}
+        cells = {c.name: np.array(_cells(raw, c.name), dtype=object).reshape(-1)
+                 for c in columns if c.name in raw.columns}
+    row_array = np.asarray(rows, dtype=np.int64)
+    broken = np.isin(row_array, list(raw.attrs.get("broken_rows", ())))
+    strs: dict[str, np.ndarray] = {}
     for name, values in cells.items():
-        ser = pd.Series(values, dtype=object)
         if broken.any() and name != "patient_id":
-            ser[broken] = ""
-        strs[name] = ser
-    ctx = _context(raw, columns, cells, strs, rows)
+            values = values.copy()
+            values[broken] = ""
+        strs[name] = values
+    kinds = {c.name: c.kind for c in columns}
+    distinct = {name: _distinct(values, row_array) for name, values in strs.items() if kinds[name] != "text"}
+    ctx = _context(raw, columns, distinct)
     typed: dict[str, pd.Series] = {}
     bad: dict[str, np.ndarray] = {}
     for col in columns:
         if col.name not in cells:
             continue  # read_table reports missing columns (or the column may be absent)
-        ser = strs[col.name]
-        empty = (ser == "").to_numpy(bool)
+        values_all = strs[col.name]
+        empty = values_all == ""
         if col.required:
-            rep.add_if(col.name, "is required but empty",
-                       [r for r, e, b in zip(rows, empty, broken) if e and not b])
-        if col.kind in ("integer", "number", "flag"):
-            values, bad_col = _parse_numbers(col, ser, rows, rep, ctx)
-        elif col.kind == "date":
-            values, bad_col = _parse_dates(col, ser, rows, rep, ctx)
-        else:
-            values, bad_col = [None] * len(ser), np.zeros(len(ser), bool)
-            for i in np.flatnonzero(~empty):
-                v = ser.iat[i]
-                cell = _parse_cell(v, col)
-                if cell.rule:
-                    rep.add(col.name, cell.rule, rows[i], found=v, hint=cell.hint)
-                    bad_col[i] = True
-                    continue
-                values[i] = cell.value
-            if col.name == "patient_id":
-                for i in np.flatnonzero(~empty & ~bad_col):
+            rep.add_if(col.name, "is required but empty", row_array[empty & ~broken].tolist())
+        if col.kind == "text":
+            values, bad_col = values_all.copy(), np.zeros(len(values_all), bool)
+            values[empty] = None
+            if col.name == "patient_id" and not "".join(values_all.tolist()).isascii():
+                for i in np.flatnonzero(~empty):
                     why = _describe_invisible(values[i])
                     if why:
                         rep.add(col.name, why, rows[i], hint="(retype the identifier: the "
@@ -622,24 +649,46 @@ def _validate_cells(raw: pd.DataFrame, columns: Sequence[Column], rep: _Report,
                                 "identifier differ from the same-looking one)")
                         bad_col[i] = True
                         values[i] = None
+            typed[col.name] = _typed(col, values)
+            bad[col.name] = bad_col | broken
+            continue
+        ser, codes, urows = distinct[col.name]
+        if col.kind in ("integer", "number", "flag"):
+            values, bad_col = _parse_numbers(col, ser, urows, rep, ctx)
+            values = values[codes]
+        elif col.kind == "date":
+            values, bad_col = _parse_dates(col, ser, urows, rep, ctx)
+            values = values.to_numpy()[codes]
+        else:
+            values, bad_col = np.full(len(ser), None, dtype=object), np.zeros(len(ser), bool)
+            for i in np.flatnonzero((ser != "").to_numpy(bool)):
+                v = ser.iat[i]
+                cell = _parse_cell(v, col)
+                if cell.rule:
+                    rep.add(col.name, cell.rule, urows.at([i]), found=v, hint=cell.hint)
+                    bad_col[i] = True
+                    continue
+                values[i] = cell.value
+            values = values[codes]
         typed[col.name] = _typed(col, values)
-        bad[col.name] = bad_col | broken
+        bad[col.name] = bad_col[codes] | broken
     return typed, cells, bad
 
 
 def _frame(raw: pd.DataFrame, columns: Sequence[Column], typed: dict[str, pd.Series],
            rows: list[int], file: str) -> pd.DataFrame:
-    out = pd.DataFrame({SOURCE_ROW: pd.Series(rows, dtype="int64")})
+    data = {SOURCE_ROW: pd.Series(rows, dtype="int64")}
     absent = set(raw.attrs.get("absent", ()))
     for col in columns:
         if col.name in typed:
-            out[col.name] = typed[col.name]
+            data[col.name] = typed[col.name]
         elif col.name in absent:  # an optional column left out: as if all its cells were empty
-            out[col.name] = _typed(col, [None] * len(rows) if col.kind not in (
+            data[col.name] = _typed(col, [None] * len(rows) if col.kind not in (
                 "integer", "number", "flag", "date") else np.full(len(rows), np.nan))
     known = {c.name for c in columns}
     for name in raw.columns:
         if name not in known and name != SOURCE_ROW:
-            out[name] = pd.Series(_cells(raw, name), dtype=object)
+            data[name] = pd.Series(_cells(raw, name), dtype=object)
+    out = pd.DataFrame(data, copy=False)  # the columns as they are (one block each), not copied into one
     out.attrs.update(file=file)
     return out

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.data.load.problems import SOURCE_ROW, Problem, _format_rows, _Report
@@ -75,6 +76,8 @@ _MAGIC = (
 #: A non-ASCII character encoded as UTF-8 (a lead byte and its continuation bytes).
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|$)")
+#: Every byte but the control bytes that do not occur in text (tab, line ends, form feed, escape do).
+_NOT_CONTROL = bytes(b for b in range(256) if b not in (*range(1, 9), 11, 14, 15, *range(16, 26), *range(27, 32)))
 
 
 @dataclass
@@ -136,7 +139,7 @@ def _decode(data: bytes, rep: _Report) -> tuple[str | None, _Encoding | None]:
                    "(a binary file: a database, an image, a compressed file?)")
                 + "; save it as 'CSV UTF-8'")
         return None, None
-    controls = sum(data.count(bytes([b])) for b in (*range(1, 9), 11, 14, 15, *range(16, 26), *range(27, 32)))
+    controls = len(data.translate(None, _NOT_CONTROL))  # the control bytes left after deleting the others
     if controls > max(10, len(data) // 100):
         rep.add("", f"contains {controls} control bytes that do not occur in text: it is a "
                 "binary file (a database, an image, a compressed file?), not a CSV file; "
@@ -196,6 +199,161 @@ _SPACE_QUOTE = re.compile(r'[ \t]+"')
 def _space_before_quotes(records: list[list[str]]) -> bool:
     """Do cells start with spaces followed by a quote (``a, "b"``: a space after the delimiter)?"""
     return any(_SPACE_QUOTE.match(c) for rec in records[:20] for c in rec[1:])
+
+
+#: How many lines of the file the delimiter is chosen from (the header must be in the first 10 records,
+#: the space-before-quotes test looks at the first 20).
+_HEAD_LINES = 64
+
+
+@dataclass
+class _Body:
+    """The records of a file, column by column: ``columns[j]`` holds the j-th cell of every record
+    (``""`` where a record is shorter), ``lengths`` the number of cells of each record."""
+
+    columns: list[np.ndarray]
+    lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def record(self, i: int) -> list[str]:
+        return [self.columns[j][i] for j in range(int(self.lengths[i]))]
+
+    def column(self, j: int) -> np.ndarray:
+        """The j-th cells of every record (``""`` beyond a record's end or the widest record)."""
+        return self.columns[j] if j < len(self.columns) else np.full(len(self), "", dtype=object)
+
+
+def _body_of_records(records: list[list[str]]) -> _Body:
+    lengths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+    width = int(lengths.max()) if len(records) else 0
+    columns = [np.empty(len(records), dtype=object) for _ in range(width)]
+    for j, col in enumerate(columns):
+        col[:] = [rec[j] if j < len(rec) else "" for rec in records]
+    return _Body(columns, lengths)
+
+
+def _parse_fast(text: str, delimiter: str) -> _Body | None:
+    """The records of ``text`` parsed by pandas' C reader, or None where it might differ from ``_parse_csv``.
+
+    A file without quote marks, with one kind of line end (``\\n`` or ``\\r\\n``), has
+    one record per line and the delimiter splits the cells: pandas then reads
+    exactly what the ``csv`` module reads. The number of cells of each record
+    is counted from the bytes (pandas pads short records).
+    """
+    if '"' in text or len(delimiter) != 1 or delimiter in "\r\n" or text.startswith("\ufeff"):
+        return None
+    raw = text.encode("utf-8", "surrogatepass")
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+        return None  # lone carriage returns (old Mac line ends)
+    b = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(b == 10)
+    starts = np.concatenate(([0], ends + 1))
+    if starts[-1] == len(b):
+        starts = starts[:-1]  # the text ends with a line end: no record after it
+    if not len(starts):
+        return None
+    stops = np.append(ends, len(b))[:len(starts)]
+    content = stops - starts - ((stops > starts) & (b[np.maximum(stops - 1, 0)] == 13))
+    code = ord(delimiter)
+
+    def read(width: int) -> pd.DataFrame | None:
+        try:
+            return pd.read_csv(io.BytesIO(raw), sep=delimiter, header=None, names=range(width), dtype=str,
+                               na_filter=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+                               low_memory=False, encoding="utf-8", encoding_errors="surrogatepass")
+        except pd.errors.ParserError:  # a record longer than ``width``
+            return None
+
+    frame = None
+    width = int(np.count_nonzero(b[starts[0]:stops[0]] == code)) + 1 if content[0] > 0 else 0
+    if np.count_nonzero(b == code) == (width - 1) * np.count_nonzero(content > 0):
+        frame = read(width)  # no record is longer than the header (pandas checks it): all are as wide
+        lengths = np.where(content > 0, width, 0)
+    if frame is None:  # count the cells of each record
+        at = np.flatnonzero(b == code)
+        lengths = np.where(content > 0, np.diff(np.searchsorted(at, np.append(starts, len(b)))) + 1, 0)
+        del at
+        width = int(lengths.max())
+        frame = read(width)
+    del b
+    if frame is None or len(frame) != len(lengths):
+        return None
+    return _Body([frame[j].to_numpy(dtype=object) for j in range(width)], lengths)
+
+
+def _head(text: str, lines: int) -> tuple[str, bool]:
+    """The first ``lines`` lines of ``text`` and whether that is the whole text."""
+    at = -1
+    for _ in range(lines):
+        at = text.find("\n", at + 1)
+        if at < 0:
+            return text, True
+    return text[:at + 1], at + 1 == len(text)
+
+
+def _choose_delimiter(text: str, candidates: Sequence[str], wanted_loose: set[str]):
+    """For each candidate, parse ``text``; the best (score, delimiter, header row, records, spaced)
+    and the candidates that failed. The score is the number of dictionary names in a row of the
+    first 10; the first candidate with the highest score wins."""
+    best: tuple[int, str, int, list[list[str]], bool] | None = None
+    failures: dict[str, _CsvError] = {}
+    for d in candidates:
+        try:
+            recs = _parse_csv(text, d)
+            spaced = _space_before_quotes(recs)
+            if spaced:
+                recs = _parse_csv(text, d, initial_space=True)
+        except _CsvError as e:
+            failures[d] = e
+            continue
+        for i, rec in enumerate(recs[:10]):
+            score = sum(1 for c in rec if _norm(_strip(c)) in wanted_loose)
+            if best is None or score > best[0]:
+                best = (score, d, i, recs, spaced)
+    return best, failures
+
+
+_ASCII_SPACES = " \t\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text (no line ends in a cell)
+
+
+def _strip_all(values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``_strip`` of every cell (the same array when no cell has spaces at its ends), and whether
+    all cells are ASCII."""
+    joined = "\x00" + "\x00".join(values.tolist()) + "\x00"
+    ascii_only = joined.isascii()
+    if ascii_only and not any(w in joined and (f"\x00{w}" in joined or f"{w}\x00" in joined)
+                              for w in _ASCII_SPACES):
+        return values, True
+    return _map_unique(_strip, values), ascii_only
+
+
+def _nfc_all(values: np.ndarray) -> np.ndarray:
+    """``_nfc`` of every cell (the same array when all cells are ASCII)."""
+    if "".join(values.tolist()).isascii():
+        return values
+    return _map_unique(_nfc, values)
+
+
+def _map_unique(f, values: np.ndarray) -> np.ndarray:
+    """``f`` applied to each distinct value once, as an object array like ``values``."""
+    codes, uniques = pd.factorize(values)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [f(u) for u in uniques]
+    return out[codes] if len(values) else values.copy()
+
+
+def _add_in_row_order(rep: _Report, items: Sequence[tuple[str, str, np.ndarray, dict]]) -> None:
+    """``rep.add`` for rules checked row by row, in the order a row-by-row loop would first meet them.
+
+    ``items`` are (column, rule, rows, keywords) in the order the rules are
+    checked within one row; those without rows are left out.
+    """
+    order = sorted((int(rows[0]), k) for k, (_, _, rows, _) in enumerate(items) if len(rows))
+    for _, k in order:
+        column, rule, rows, kw = items[k]
+        rep.add(column, rule, rows.tolist(), **kw)
 
 
 def _records_of_lines(ends: list[int], lines: list[int], skipped: int) -> list[int]:
@@ -296,35 +454,41 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
         forced, text, skipped = m.group(1), text[m.end():], 1
 
     # Choose the delimiter (and check the header is row 1): the candidate that
-    # finds the most dictionary column names in one of the first 10 rows.
+    # finds the most dictionary column names in one of the first 10 rows, from
+    # the first lines of the file; then the whole file is parsed once, with it.
     wanted = set(names_wanted)
     wanted_loose = {_norm(n) for n in names_wanted}
-    best: tuple[int, str, int, list[list[str]], bool] | None = None
-    failures: dict[str, _CsvError] = {}
-    for d in ([forced] if forced else [",", ";", "\t"]):
-        try:
-            recs = _parse_csv(text, d)
-            spaced = _space_before_quotes(recs)
-            if spaced:
-                recs = _parse_csv(text, d, initial_space=True)
-        except _CsvError as e:
-            failures[d] = e
-            continue
-        for i, rec in enumerate(recs[:10]):
-            score = sum(1 for c in rec if _norm(_strip(c)) in wanted_loose)
-            if best is None or score > best[0]:
-                best = (score, d, i, recs, spaced)
+    candidates = [forced] if forced else [",", ";", "\t"]
+    head, whole = _head(text, _HEAD_LINES)
+    best, failures = _choose_delimiter(head, candidates, wanted_loose)
+    body = None
+    if best is not None and (whole or (not failures and len(best[3]) >= 20)):
+        if whole:
+            body = _body_of_records(best[3])
+        else:
+            body = None if best[4] else _parse_fast(text, best[1])
+            if body is None:
+                try:
+                    body = _body_of_records(_parse_csv(text, best[1], best[4]))
+                except _CsvError:
+                    body = None
+    if body is None:  # an error after the first lines, or lines that are not one record each: all candidates
+        best, failures = _choose_delimiter(text, candidates, wanted_loose)
+        if best is not None:
+            body = _body_of_records(best[3])
     first = forced or ","
     if best is None or (best[0] == 0 and first in failures):
         e = failures[first]
         rep.add("", f"cannot be read as CSV from this row on ({e}): a quote mark (\") is not "
                 "closed, or is followed by other text in the same cell", [e.row])
         return _empty_frame(file), rep.problems()
-    score, delimiter, header_at, records, spaced = best
+    score, delimiter, header_at, _, spaced = best
+    best = None  # the head's records; the file's are in body
     if score == 0:
-        shown = ", ".join(f"'{_strip(c)}'" for c in records[0][:5] if _strip(c))
+        row1 = body.record(0)
+        shown = ", ".join(f"'{_strip(c)}'" for c in row1[:5] if _strip(c))
         rep.add("", "none of the data dictionary's column names is in row 1"
-                + (f" (found {shown}{' ...' if len(records[0]) > 5 else ''})" if shown else "")
+                + (f" (found {shown}{' ...' if len(row1) > 5 else ''})" if shown else "")
                 + ": is this the right file, with the column names in row 1?", [1])
         return _empty_frame(file, delimiter), rep.problems()
     if header_at > 0 and score >= 2:
@@ -340,7 +504,7 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
                 "the spaces were skipped so that the quotes are read as quotes (export without "
                 "the spaces next time)", severity="warning")
 
-    header = records[0]
+    header = body.record(0)
     names = [_nfc(_strip(h)) for h in header]
     for h, n in zip(header, names):
         if n and _strip(h) != h:
@@ -379,93 +543,98 @@ def read_table(path: str | Path, columns: Sequence[Column | str]) -> tuple[pd.Da
             rep.add(n, "unknown column (not in the data dictionary); kept but not used", [1],
                     severity="warning")
 
+    # The data rows, column by column: cells without the spaces at their ends (all cells, to
+    # tell empty rows), the number of cells of each row.
+    lengths = body.lengths[1:]
+    stripped, ascii_only = zip(*[_strip_all(body.columns[j][1:]) for j in range(len(body.columns))]) or ((), ())
+    filled = [s != "" for s in stripped]
+    nonblank = np.zeros(len(lengths), bool)
+    for f in filled:
+        nonblank |= f
+
+    def any_filled(from_column: int) -> np.ndarray:
+        out = np.zeros(len(lengths), bool)
+        for f in filled[from_column:]:
+            out |= f
+        return out
+
     # A header that ends with a delimiter (empty names at the end) while the rows do not.
     width = len(names)
     trailing = width - len(list(itertools.dropwhile(lambda x: not x, reversed(names))))
-    data_recs = [rec for rec in records[1:] if any(_strip(c) for c in rec)]
-    if trailing and any(len(rec) < width for rec in data_recs) and all(
-            width - trailing <= len(rec) and not any(_strip(c) for c in rec[width - trailing:])
-            for rec in data_recs):
+    data_lengths = lengths[nonblank]
+    if trailing and (data_lengths < width).any() and (data_lengths >= width - trailing).all() and not (
+            any_filled(width - trailing) & nonblank).any():
         delim = _DELIMITER_NAMES[delimiter].split(" ")[0].rstrip("s")
         rep.add("", f"the header row ends with {trailing} extra delimiter{'s' if trailing > 1 else ''} "
                 f"({delim}) that the data rows do not have; ignored", [1], severity="warning")
         width -= trailing
         names = names[:width]
 
-    # Data rows.
-    kept: list[tuple[int, list[str]]] = []
-    blank: list[int] = []
-    broken: list[int] = []
-    for k, rec in enumerate(records[1:], start=2):
-        cells = rec
-        if all(_strip(c) == "" for c in cells):
-            blank.append(k)
-            continue
-        if len(cells) > width:
-            if any(_strip(c) for c in cells[width:]):
-                rep.add("", "has more cells than the header has columns (a stray delimiter, "
-                        "or a ',' inside a cell that is not quoted?)", k)
-                broken.append(k)
-            cells = cells[:width]
-        elif len(cells) < width:
-            rep.add("", "has fewer cells than the header has columns (cells deleted or "
-                    "shifted?)", k)
-            broken.append(k)
-            cells = cells + [""] * (width - len(cells))
-        same = sum(1 for j, c in enumerate(cells) if names[j] and _strip(c) == names[j])
-        if same >= max(2, len(positions) // 2):
-            rep.add("", "repeats the header row (were two exports pasted together?); "
-                    "the row was skipped", k)
-            if broken and broken[-1] == k:
-                broken.pop()
-            continue
-        kept.append((k, cells))
-    last = kept[-1][0] if kept else 0
-    inner_blank = [k for k in blank if k < last]
-    if inner_blank:
-        rep.add("", "empty row, skipped", inner_blank, severity="warning")
+    # Data rows: empty rows skipped, rows with the wrong number of cells, repeated headers.
+    row_numbers = np.arange(2, len(lengths) + 2)
+    too_long = nonblank & (lengths > width) & any_filled(width)
+    too_short = nonblank & (lengths < width)
+    same = np.zeros(len(lengths), np.int64)
+    for j, n in enumerate(names):
+        if n and j < len(stripped):
+            same += stripped[j] == n
+    repeated = nonblank & (same >= max(2, len(positions) // 2))
+    _add_in_row_order(rep, [
+        ("", "has more cells than the header has columns (a stray delimiter, or a ',' inside a "
+             "cell that is not quoted?)", row_numbers[too_long], {}),
+        ("", "has fewer cells than the header has columns (cells deleted or shifted?)",
+         row_numbers[too_short], {}),
+        ("", "repeats the header row (were two exports pasted together?); the row was skipped",
+         row_numbers[repeated], {}),
+    ])
+    keep = nonblank & ~repeated
+    broken = row_numbers[(too_long | too_short) & keep].tolist()
+    kept_rows = row_numbers[keep]
+    last = int(kept_rows[-1]) if len(kept_rows) else 0
+    inner_blank = row_numbers[~nonblank & (row_numbers < last)]
+    if len(inner_blank):
+        rep.add("", "empty row, skipped", inner_blank.tolist(), severity="warning")
 
     # Unnamed columns.
     for j, n in enumerate(names):
-        if not n:
-            rows_with_values = [k for k, cells in kept if _strip(cells[j])]
-            if rows_with_values:
+        if not n and j < len(filled):
+            rows_with_values = row_numbers[keep & filled[j]]
+            if len(rows_with_values):
                 rep.add("", f"spreadsheet column {_letters(j)} has values but no name in the "
-                        "header; it was ignored", rows_with_values, severity="warning")
+                        "header; it was ignored", rows_with_values.tolist(), severity="warning")
 
-    if not kept:
+    if not len(kept_rows):
         rep.add("", "has no data rows (only a header)")
         return _empty_frame(file, delimiter), rep.problems()
 
     # Cells: strip spaces (warning for dictionary columns), compose Unicode (NFC).
     use = [(js[0], n) for n, js in positions.items() if n != SOURCE_ROW and js[0] < width]
-    columns_data: dict[str, list[str]] = {}
+    columns_data: dict[str, np.ndarray] = {}
     for j, n in use:
-        values = [cells[j] for _, cells in kept]
-        stripped = [_strip(v) for v in values]
-        if n in wanted:
-            spaced_rows = [k for (k, _), v, s in zip(kept, values, stripped) if s != v]
-            rep.add_if(n, "spaces before or after the value were removed", spaced_rows,
-                       severity="warning")
-        composed = [_nfc(v) for v in stripped]
-        changed = [(k, v) for (k, _), v, c in zip(kept, stripped, composed) if v != c]
-        if changed and n in wanted:
-            v0 = changed[0][1]
-            mark = next((ch for ch in v0 if unicodedata.combining(ch)), "")
-            what = (f"'{unicodedata.normalize('NFC', v0)}' written with a separate "
-                    f"U+{ord(mark):04X} {unicodedata.name(mark, 'COMBINING MARK')}") if mark else f"'{v0}'"
-            rep.add(n, "letters with accents are written as a letter followed by a combining "
-                    f"accent (decomposed Unicode, as macOS writes them; e.g. {what}); they were "
-                    "read as the composed letters (NFC), so that equal-looking values are equal",
-                    [k for k, _ in changed], severity="warning")
+        values = body.column(j)[1:][keep]
+        clean = stripped[j][keep] if j < len(stripped) else values
+        if n in wanted and clean is not values:
+            rep.add_if(n, "spaces before or after the value were removed",
+                       kept_rows[clean != values].tolist(), severity="warning")
+        composed = clean if j < len(ascii_only) and ascii_only[j] else _nfc_all(clean)
+        if composed is not clean and n in wanted:
+            changed = np.flatnonzero(composed != clean)
+            if len(changed):
+                v0 = clean[changed[0]]
+                mark = next((ch for ch in v0 if unicodedata.combining(ch)), "")
+                what = (f"'{unicodedata.normalize('NFC', v0)}' written with a separate "
+                        f"U+{ord(mark):04X} {unicodedata.name(mark, 'COMBINING MARK')}") if mark else f"'{v0}'"
+                rep.add(n, "letters with accents are written as a letter followed by a combining "
+                        f"accent (decomposed Unicode, as macOS writes them; e.g. {what}); they were "
+                        "read as the composed letters (NFC), so that equal-looking values are equal",
+                        kept_rows[changed].tolist(), severity="warning")
         columns_data[n] = composed
+    del body, stripped
     ordered = [n for n in names_wanted if n in columns_data] + [
         n for n in columns_data if n not in wanted]
     df = pd.DataFrame({n: columns_data[n] for n in ordered},
-                      index=pd.Index([k for k, _ in kept], dtype="int64", name=SOURCE_ROW),
-                      dtype=object)
+                      index=pd.Index(kept_rows, dtype="int64", name=SOURCE_ROW), copy=False)
     df.attrs.update(file=file, delimiter=delimiter, fatal=False, broken_rows=broken, absent=absent)
-
     if encoding is not None:
         ends: list[int] = []
         _parse_csv(text, delimiter, spaced, ends)

@@ -24,6 +24,8 @@ from helpers.data.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS, RILD_TERM
 
 #: A number in scientific notation, as a spreadsheet shows a long numeric identifier.
 _SCIENTIFIC = re.compile(r"[+-]?\d(?:[.,]\d+)?[eE]\+?\d+")
+#: The same, as one of the identifiers joined by NUL characters (one search over the column).
+_SCIENTIFIC_IN = re.compile(r"(?:^|\x00)" + _SCIENTIFIC.pattern + r"(?:\x00|$)")
 _SCIENTIFIC_HINT = ("(the spreadsheet shows long numeric identifiers in scientific notation and "
                     "keeps only their first digits: format the patient_id column as Text, retype "
                     "or re-import the identifiers and export again)")
@@ -83,15 +85,17 @@ def _check_patient_ids(cells: dict[str, list[str]], rows: list[int], bad: dict[s
             rejected.add("".join(" " if _invisible(ch) and unicodedata.category(ch) == "Zs" else ch
                                  for ch in pid))
     valid = ids[ok]
-    sci = valid[valid.str.fullmatch(_SCIENTIFIC.pattern)]
+    joined = "\x00".join(valid.tolist())
+    sci = valid[valid.str.fullmatch(_SCIENTIFIC.pattern)] if _SCIENTIFIC_IN.search(joined) else valid[:0]
     dup = valid[valid.duplicated(keep=False)]
     for pid, group in dup.groupby(dup, sort=False):
         rep.add("patient_id", f"patient_id '{pid}' appears {len(group)} times; each patient "
                 "must have exactly one row", [rows[i] for i in group.index],
                 hint=_SCIENTIFIC_HINT if pid in set(sci) else "")
     # Identifiers equal after case-folding (SYN-0001, syn-0001): the same patient twice?
-    distinct = valid.drop_duplicates()
-    folded = distinct.str.casefold()
+    distinct = valid.drop_duplicates() if len(dup) else valid
+    folded = pd.Series("\x00".join(distinct.tolist()).casefold().split("\x00") if len(distinct) else [],
+                       index=distinct.index, dtype=object)  # casefold keeps the separators
     clash = folded[folded.duplicated(keep=False)]
     others = [c for c in cells if c != "patient_id"]
     for _, group in clash.groupby(clash, sort=False):
@@ -138,7 +142,7 @@ def validate_cohort(raw: pd.DataFrame, *, file: str | None = None) -> tuple[pd.D
         return [rows[i] for i in idx[mask]]
 
     def filled(name: str) -> np.ndarray:
-        return np.array([s != "" for s in cells[name]], dtype=bool) if name in cells else np.zeros(n, bool)
+        return np.asarray(cells[name] != "", dtype=bool) if name in cells else np.zeros(n, bool)
 
     rejected_ids: set[str] = set()
     if "patient_id" in cells:
@@ -203,8 +207,9 @@ def validate_cohort(raw: pd.DataFrame, *, file: str | None = None) -> tuple[pd.D
                     "(treatment of the progression unknown?)", where(~therapy & prog, "progression_date"),
                     severity="warning")
         if {"progression_sites", "local_progression_date"} <= set(t):
-            in_field = t["progression_sites"].map(
-                lambda v: isinstance(v, str) and "in-field" in v.split(";")).to_numpy(bool)
+            codes, sites = pd.factorize(t["progression_sites"])
+            in_field = np.array([isinstance(v, str) and "in-field" in v.split(";") for v in sites] + [False],
+                                dtype=bool)[codes]  # code -1 (no sites): False
             lp, p = t["local_progression_date"], t["progression_date"]
             same = (lp == p).to_numpy(bool)
             comparable = (lp.notna() & p.notna()).to_numpy(bool) | ~filled("local_progression_date")
@@ -242,17 +247,19 @@ def validate_adverse_events(raw: pd.DataFrame, cohort: pd.DataFrame | None, *,
     rows = _row_numbers(raw)
     typed, cells, bad = _validate_cells(raw, ADVERSE_EVENT_COLUMNS, rep, rows)
 
+    rows_arr = np.asarray(rows, dtype=np.int64)
     if "term" in cells:
-        for r, term in zip(rows, cells["term"]):
-            if term and _is_rild(term) and term not in RILD_TERMS:
-                rep.add("term", "radiation-induced liver disease must be recorded exactly as "
-                        f"{' or '.join(repr(x) for x in RILD_TERMS)}", r, found=term)
+        codes, terms = pd.factorize(cells["term"])
+        wrong = np.array([bool(t) and _is_rild(t) and t not in RILD_TERMS for t in terms], dtype=bool)
+        for k in np.flatnonzero(wrong):  # in order of first appearance, as a row-by-row loop adds them
+            rep.add("term", "radiation-induced liver disease must be recorded exactly as "
+                    f"{' or '.join(repr(x) for x in RILD_TERMS)}", rows_arr[codes == k].tolist(), found=terms[k])
 
     if {"patient_id", "phase", "term", "grade"} <= set(cells):
         keys = pd.DataFrame({c: cells[c] for c in ("patient_id", "phase", "term", "grade")})
         dup = keys.duplicated(keep=False).to_numpy()
         rep.add_if("", "identical rows (same patient_id, phase, term and grade): entered twice?",
-                [r for r, d in zip(rows, dup) if d], severity="warning")
+                rows_arr[dup].tolist(), severity="warning")
 
     usable = (cohort is not None and len(cohort) > 0 and "patient_id" in cohort.columns)
     if usable and "patient_id" in cells:
@@ -260,25 +267,37 @@ def validate_adverse_events(raw: pd.DataFrame, cohort: pd.DataFrame | None, *,
         known = cohort.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
         rejected = set(cohort.attrs.get("rejected_ids", ()))
         twice = set(cohort["patient_id"][cohort["patient_id"].duplicated()].dropna())
-        hints = _IdHints(list(known.index), cohort_file)
-        ids = [pid if ok else "" for pid, ok in zip(cells["patient_id"], ~bad["patient_id"])]
-        for r, pid in zip(rows, ids):
-            if pid and pid not in known.index and pid not in rejected:
-                rep.add("patient_id", f"patient is not in {cohort_file}", r, found=pid,
-                        hint=hints.hint(pid))
+        ids = pd.Series(np.where(bad["patient_id"], "", cells["patient_id"]), dtype=object)
+        at = known.index.get_indexer(ids)  # each event's patient in ``known`` (-1: none)
+        in_known = at >= 0
+
+        def of_patient(column: str) -> pd.Series:
+            """``column`` of each event's patient (NaN for an unknown patient)."""
+            values = known[column].to_numpy()
+            taken = pd.Series(values[np.where(in_known, at, 0)] if len(values) else np.full(len(at), np.nan))
+            return taken.where(in_known)
+
+        not_twice = ~ids.isin(twice).to_numpy(bool) if twice else np.ones(len(ids), bool)
+        hints = None
+        unknown = (ids != "").to_numpy(bool) & ~in_known
+        if rejected:
+            unknown &= ~ids.isin(rejected).to_numpy(bool)
+        for i in np.flatnonzero(unknown):
+            hints = hints or _IdHints(list(known.index), cohort_file)
+            rep.add("patient_id", f"patient is not in {cohort_file}", rows[i], found=ids.iat[i],
+                    hint=hints.hint(ids.iat[i]))
         if "arm" in known.columns and "phase" in typed:
-            arm = [known["arm"].get(p, np.nan) if p else np.nan for p in ids]
-            for r, a, ph, pid in zip(rows, arm, typed["phase"], ids):
-                if ph == "post-TACE" and a == "SBRT" and pid not in twice:
-                    rep.add("phase", f"post-TACE event, but patient '{pid}' is in the SBRT arm "
-                            f"in {cohort_file} (no TACE)", r)
+            post_tace = ((typed["phase"] == "post-TACE") & (of_patient("arm") == "SBRT")).to_numpy(bool) & not_twice
+            for i in np.flatnonzero(post_tace):
+                rep.add("phase", f"post-TACE event, but patient '{ids.iat[i]}' is in the SBRT arm "
+                        f"in {cohort_file} (no TACE)", rows[i])
         if "death_date" in known.columns and "grade" in typed:
             unsure = set(cohort.attrs.get("invalid_rows", {}).get("death_date", ()))
-            for r, g, pid in zip(rows, typed["grade"], ids):
-                if (pid in known.index and pid not in twice and pd.notna(g) and g == 5
-                        and pd.isna(known["death_date"].get(pid))
-                        and known[SOURCE_ROW].get(pid) not in unsure):
-                    rep.add("grade", f"grade 5 (fatal) event, but patient '{pid}' has no "
-                            f"death_date in {cohort_file}", r, severity="warning")
+            fatal = (typed["grade"] == 5).fillna(False).to_numpy(bool)
+            no_death = of_patient("death_date").isna().to_numpy(bool)
+            sure = ~of_patient(SOURCE_ROW).isin(unsure).to_numpy(bool) if unsure else np.ones(len(ids), bool)
+            for i in np.flatnonzero(in_known & not_twice & fatal & no_death & sure):
+                rep.add("grade", f"grade 5 (fatal) event, but patient '{ids.iat[i]}' has no "
+                        f"death_date in {cohort_file}", rows[i], severity="warning")
 
     return _frame(raw, ADVERSE_EVENT_COLUMNS, typed, rows, file), rep.problems()

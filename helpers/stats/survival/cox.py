@@ -107,9 +107,29 @@ def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, 
     return X, names, variables, problems
 
 
+def _cumsum_within(values: np.ndarray, runs: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """Cumulative sums along axis 0 restarting at each run of equal codes ``runs`` (as ``np.cumsum`` per run,
+    addition for addition), one step per position within a run; ``reverse``: from each run's end."""
+    n = len(values)
+    starts = np.flatnonzero(np.concatenate(([True], runs[1:] != runs[:-1])))
+    lengths = np.diff(np.append(starts, n))
+    pos = np.arange(n) - np.repeat(starts, lengths)
+    if reverse:
+        pos = np.repeat(lengths, lengths) - 1 - pos
+    out = np.array(values, dtype=float, copy=True)
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(int(lengths.max()) + 1 if n else 1))
+    step = 1 if reverse else -1
+    for k in range(1, len(bounds) - 1):
+        rows = order[bounds[k]:bounds[k + 1]]
+        out[rows] = out[rows + step] + out[rows]
+    return out
+
+
 def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
-           weights: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
-    r"""Efron log partial likelihood, score and information (rows sorted by time).
+           weights: np.ndarray | None = None, strata: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    r"""Efron log partial likelihood, score and information (rows sorted by time; with ``strata``, integer
+    codes, sorted by stratum then time, the risk sets of each stratum).
 
     At an event time with :math:`d` tied events, the :math:`l`-th of them
     (:math:`l = 0..d-1`) sees the risk set with a fraction :math:`l/d` of the
@@ -122,39 +142,55 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
     w = np.exp(eta - eta_max)  # shift: the likelihood is invariant to it, and exp cannot overflow
     if weights is not None:
         w = w * weights
-    wx = w[:, None] * X
-    wxx = wx[:, :, None] * X[:, None, :]
-    # Risk-set sums: reverse cumulative sums, read at the first row of each time.
-    s0 = np.cumsum(w[::-1])[::-1]
-    s1 = np.cumsum(wx[::-1], axis=0)[::-1]
-    s2 = np.cumsum(wxx[::-1], axis=0)[::-1]
-    times, first = np.unique(time, return_index=True)
-    idx = np.searchsorted(times, time)
+    n, p = X.shape
     ev = event == 1
-    d = np.bincount(idx[ev], minlength=times.size)
-    t0 = np.bincount(idx[ev], weights=w[ev], minlength=times.size)
-    t1 = np.zeros((times.size, X.shape[1]))
-    t2 = np.zeros((times.size, X.shape[1], X.shape[1]))
-    np.add.at(t1, idx[ev], wx[ev])
-    np.add.at(t2, idx[ev], wxx[ev])
-    # One term per event: (time index j, l = 0..d_j-1).
+    if n == 0 or not ev.any():
+        return float(np.sum(eta[ev] - eta_max)), np.zeros(p), np.zeros((p, p))
+    wx = w[:, None] * X
+    # Risk-set sums at each distinct time: sums per time, then reverse cumulative sums over the times.
+    new_time = time[1:] != time[:-1]
+    if strata is not None:
+        new_time = new_time | (strata[1:] != strata[:-1])
+    first = np.flatnonzero(np.concatenate(([True], new_time)))  # rows sorted by (stratum,) time: no sort needed
+    times = time[first]
+    idx = np.repeat(np.arange(times.size), np.diff(np.append(first, n)))  # each row's time
+    if strata is None:
+        s0 = np.cumsum(np.add.reduceat(w, first)[::-1])[::-1]
+        s1 = np.cumsum(np.add.reduceat(wx, first, axis=0)[::-1], axis=0)[::-1]
+    else:
+        s0 = _cumsum_within(np.add.reduceat(w, first), strata[first], reverse=True)
+        s1 = _cumsum_within(np.add.reduceat(wx, first, axis=0), strata[first], reverse=True)
+    ie = idx[ev]
+    d = np.bincount(ie, minlength=times.size)
+    t0 = np.bincount(ie, weights=w[ev], minlength=times.size)
+    t1 = np.column_stack([np.bincount(ie, weights=wx[ev, k], minlength=times.size) for k in range(p)]) \
+        if p else np.zeros((times.size, 0))
+    # One term per event: (time index j, l = 0..d_j-1), with the tied events' mean weight m.
     j = np.repeat(np.arange(times.size), d)
-    dj = d[j].astype(float)
-    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / dj
-    a0 = s0[first][j] - frac * t0[j]
-    a1 = s1[first][j] - frac[:, None] * t1[j]
-    a2 = s2[first][j] - frac[:, None, None] * t2[j]
+    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j].astype(float)
+    if weights is None:
+        m = np.ones(j.size)
+    else:
+        m = (np.bincount(ie, weights=weights[ev], minlength=times.size) / np.maximum(d, 1))[j]
+    a0 = s0[j] - frac * t0[j]
+    a1 = s1[j] - frac[:, None] * t1[j]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = a1 / a0[:, None]
+        # sum over terms of m a2/a0, a2 = S2(t_j) - frac T2_j (second moments), without forming n p x p arrays:
+        # sum_j alpha_j S2(t_j) = X' diag(w A) X with A the cumulative alpha at each row's time, and the tied
+        # events' part sum_j beta_j T2_j = X_ev' diag(w beta) X_ev.
+        alpha = np.bincount(j, weights=m / a0, minlength=times.size)
+        beta_j = np.bincount(j, weights=m * frac / a0, minlength=times.size)
+        cum_alpha = (np.cumsum(alpha) if strata is None else _cumsum_within(alpha, strata[first]))[idx]
+        xe = X[ev]
+        second = X.T @ ((w * cum_alpha)[:, None] * X) - xe.T @ ((w[ev] * beta_j[ie])[:, None] * xe)
+        info = second - (m[:, None] * mean).T @ mean
         if weights is None:
             loglik = float(np.sum(eta[ev] - eta_max) - np.sum(np.log(a0)))
-            score = X[ev].sum(axis=0) - mean.sum(axis=0)
-            info = (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+            score = xe.sum(axis=0) - mean.sum(axis=0)
         else:
-            meanwt = (np.bincount(idx[ev], weights=weights[ev], minlength=times.size) / np.maximum(d, 1))[j]
-            loglik = float(np.sum(weights[ev] * (eta[ev] - eta_max)) - np.sum(meanwt * np.log(a0)))
-            score = (weights[ev, None] * X[ev]).sum(axis=0) - (meanwt[:, None] * mean).sum(axis=0)
-            info = (meanwt[:, None, None] * (a2 / a0[:, None, None] - mean[:, :, None] * mean[:, None, :])).sum(axis=0)
+            loglik = float(np.sum(weights[ev] * (eta[ev] - eta_max)) - np.sum(m * np.log(a0)))
+            score = (weights[ev, None] * xe).sum(axis=0) - (m[:, None] * mean).sum(axis=0)
     return loglik, score, info
 
 
@@ -164,12 +200,18 @@ def _efron_strata(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.n
     """:func:`_efron` summed over strata (rows sorted by stratum, then time; ``strata`` integer codes)."""
     if strata is None:
         return _efron(X, time, event, beta, weights)
+    if len(strata) and strata[-1] != strata[0] and np.count_nonzero(np.diff(strata)) >= _VECTOR_STRATA:
+        return _efron(X, time, event, beta, weights, strata)  # many strata (matched sets): all at once
     loglik, score, info = 0.0, np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1]))
     for lo, hi in _stratum_bounds(strata):
         part = slice(lo, hi)
         ll, u, i = _efron(X[part], time[part], event[part], beta, None if weights is None else weights[part])
         loglik, score, info = loglik + ll, score + u, info + i
     return loglik, score, info
+
+
+#: From how many strata on :func:`_efron_strata` computes all strata at once rather than one by one.
+_VECTOR_STRATA = 64
 
 
 def _stratum_bounds(strata: np.ndarray) -> list[tuple[int, int]]:
@@ -193,24 +235,46 @@ def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
     n, p = X.shape
     r = np.exp(X @ beta - (np.max(X @ beta) if n else 0.0))
     rw = r * weights
-    out = np.zeros((n, p))
-    times = np.unique(time[event == 1])
-    for tj in times:
-        at_risk = time >= tj
-        dead = (time == tj) & (event == 1)
-        dcount = int(dead.sum())
-        meanwt = weights[dead].sum() / dcount
-        s0, s1 = rw[at_risk].sum(), (rw[at_risk, None] * X[at_risk]).sum(axis=0)
-        d0, d1 = rw[dead].sum(), (rw[dead, None] * X[dead]).sum(axis=0)
-        xbar_star = np.zeros(p)
-        for ll in range(dcount):
-            f = ll / dcount
-            a0 = s0 - f * d0
-            xbar = (s1 - f * d1) / a0
-            xbar_star += xbar / dcount
-            c = np.where(dead, 1.0 - f, 1.0)[at_risk]
-            out[at_risk] -= (meanwt / a0) * (c * r[at_risk])[:, None] * (X[at_risk] - xbar)
-        out[dead] += X[dead] - xbar_star
+    dead = event == 1
+    if not dead.any():
+        return np.zeros((n, p))
+    # Per event time t_j (rows sorted by time): risk-set and tied-event sums, then the Efron terms (j, l).
+    times = np.unique(time[dead])
+    k = np.searchsorted(times, time)  # each row: the number of event times before its time
+    at = np.searchsorted(time, times)  # first row at risk at each event time
+    s0 = np.cumsum(rw[::-1])[::-1][at]
+    s1 = np.cumsum((rw[:, None] * X)[::-1], axis=0)[::-1][at]
+    kd = k[dead]
+    d = np.bincount(kd, minlength=times.size)
+    d0 = np.bincount(kd, weights=rw[dead], minlength=times.size)
+
+    def per_time(values: np.ndarray, at_terms: np.ndarray) -> np.ndarray:
+        """Sums over rows (or terms) by event time, one column per covariate."""
+        return np.column_stack([np.bincount(at_terms, weights=values[:, c], minlength=times.size)
+                                for c in range(p)]) if p else np.zeros((times.size, 0))
+
+    d1 = per_time(rw[dead, None] * X[dead], kd)
+    meanwt = np.bincount(kd, weights=weights[dead], minlength=times.size) / d
+    j = np.repeat(np.arange(times.size), d)
+    f = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j]
+    a0 = s0[j] - f * d0[j]
+    xbar = (s1[j] - f[:, None] * d1[j]) / a0[:, None]
+    c_risk = meanwt[j] / a0          # a row at risk: sum_l m/A_jl (r_i (x_i - xbar_jl))
+    c_dead = c_risk * (1.0 - f)      # one of the tied events: weighted by 1 - l/d
+    A = np.bincount(j, weights=c_risk, minlength=times.size)
+    A_dead = np.bincount(j, weights=c_dead, minlength=times.size)
+    B, B_dead = per_time(c_risk[:, None] * xbar, j), per_time(c_dead[:, None] * xbar, j)
+    xbar_star = per_time(xbar, j) / d[:, None]
+    # Row i collects the terms of every event time up to its own: those before it as a row at risk, its own
+    # time as a row at risk (censored) or as one of the tied events.
+    cum_a = np.concatenate(([0.0], np.cumsum(A)))[k]
+    cum_b = np.concatenate((np.zeros((1, p)), np.cumsum(B, axis=0)))[k]
+    own = (k < times.size) & (times[np.minimum(k, times.size - 1)] == time)
+    ko = k[own]
+    cum_a[own] += np.where(dead[own], A_dead[ko], A[ko])
+    cum_b[own] += np.where(dead[own, None], B_dead[ko], B[ko])
+    out = -r[:, None] * (X * cum_a[:, None] - cum_b)
+    out[dead] += X[dead] - xbar_star[kd]
     return out
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.stats.survival.cox import _cumsum_within
 from helpers.stats.survival.times import _clean_time_event
 
 
@@ -43,16 +44,21 @@ class LogrankResult:
     note: str = ""
 
 
-def _logrank_moments(t: np.ndarray, e: np.ndarray, code: np.ndarray, k: int
+def _logrank_moments(t: np.ndarray, e: np.ndarray, code: np.ndarray, k: int, strata: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observed and expected events per group and the variance matrix of O - E (one stratum)."""
-    times, idx = np.unique(t, return_inverse=True)
-    # events and subjects per (time, group)
-    d = np.zeros((times.size, k))
-    m = np.zeros((times.size, k))
-    np.add.at(d, (idx, code), e)
-    np.add.at(m, (idx, code), 1.0)
-    n_gj = np.cumsum(m[::-1], axis=0)[::-1]
+    """Observed and expected events per group and the variance matrix of O - E, summed over ``strata``
+    (integer codes; the risk sets of each stratum; None: one stratum)."""
+    s = np.zeros(len(t), dtype=np.int64) if strata is None else np.asarray(strata, dtype=np.int64)
+    order = np.lexsort((t, s))
+    t, e, code, s = t[order], e[order], code[order], s[order]
+    # (stratum, time) pairs play the role of the times; the at-risk counts restart in each stratum
+    first = np.flatnonzero(np.concatenate(([True], (t[1:] != t[:-1]) | (s[1:] != s[:-1])))) if len(t) else \
+        np.zeros(0, dtype=np.int64)
+    idx = np.repeat(np.arange(first.size), np.diff(np.append(first, len(t))))
+    cell = idx * k + code
+    d = np.bincount(cell, weights=e, minlength=first.size * k).reshape(first.size, k)
+    m = np.bincount(cell, minlength=first.size * k).reshape(first.size, k).astype(float)
+    n_gj = _cumsum_within(m, s[first], reverse=True) if first.size else m
     n_j = n_gj.sum(axis=1)
     d_j = d.sum(axis=1)
     has = d_j > 0
@@ -120,7 +126,7 @@ def logrank_test(time, event, group, group_order: Sequence | None = None, strata
         levels = [lv for lv in group_order if lv in present]
         levels += sorted((lv for lv in present if lv not in levels), key=str)
     k = len(levels)
-    code = np.array([levels.index(v) for v in g], dtype=int) if k else np.zeros(0, int)
+    code = pd.Categorical(g, categories=levels).codes.astype(int) if k else np.zeros(0, int)
     n_per = tuple(int(np.sum(code == i)) for i in range(k))
     if k < 2:
         return LogrankResult(0.0, 0, math.nan, tuple(levels), n_per,
@@ -130,10 +136,7 @@ def logrank_test(time, event, group, group_order: Sequence | None = None, strata
         observed, expected, var = _logrank_moments(t, e, code, k)
     else:
         s_code = pd.factorize(s_raw[complete].to_numpy())[0]
-        observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
-        for i in np.unique(s_code):
-            o_s, e_s, v_s = _logrank_moments(t[s_code == i], e[s_code == i], code[s_code == i], k)
-            observed, expected, var = observed + o_s, expected + e_s, var + v_s
+        observed, expected, var = _logrank_moments(t, e, code, k, s_code)  # all strata at once
     usable = expected > 0
     df = int(usable.sum()) - 1
     result = dict(groups=tuple(levels), n=n_per, observed=tuple(observed.tolist()),
