@@ -107,6 +107,8 @@ class Recorder:
 
     memory: TreeMemory
     rows: list[dict] = field(default_factory=list)
+    csv: Path | None = None  # rewritten after every row, so an interrupted run keeps what it measured
+    command: str = ""
 
     def time(self, n: int, step: str, fn: Callable[[], object], detail: str = "") -> object:
         self.memory.reset()
@@ -118,7 +120,9 @@ class Recorder:
 
     def add(self, n: int, step: str, seconds: float, peak_mb: float, detail: str = "") -> None:
         self.rows.append({"n": n, "step": step, "seconds": round(seconds, 4), "peak_mb": round(peak_mb, 1),
-                          "detail": detail})
+                          "detail": detail, "command": self.command})
+        if self.csv is not None:
+            pd.DataFrame(self.rows).to_csv(self.csv, index=False)
         print(f"[benchmark] n = {n:>9,}  {step:<34} {seconds:9.3f} s  {peak_mb:8.0f} MB  {detail}", flush=True)
 
 
@@ -350,15 +354,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-max", type=lambda s: int(float(s)), default=10**5,
                         help="largest cohort matched by the previous algorithm too (default 1e5)")
     parser.add_argument("--pipeline-timeout", type=float, default=3600.0, help="seconds (default 3600)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the rows of the sizes not run now from the folder's benchmark.csv (one table "
+                             "from several runs, e.g. 10^6 on its own)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="run nothing: write benchmark.png and benchmark.md from the folder's benchmark.csv")
     args = parser.parse_args(argv)
     out = benchmark_dir(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    command = "python -m benchmarks.run" + ("" if argv is None and len(sys.argv) == 1 else
+                                            " " + " ".join(argv if argv is not None else sys.argv[1:]))
+    if args.table_only:
+        write_outputs(pd.read_csv(out / "benchmark.csv", keep_default_na=False), out, command)
+        return 0
+    kept = []
+    if args.keep and (out / "benchmark.csv").exists():
+        previous = pd.read_csv(out / "benchmark.csv", keep_default_na=False)
+        kept = previous[~previous["n"].isin(args.sizes)].to_dict("records")
     if args.r and not matchit_available():
         print("[benchmark] Rscript with MatchIt not found: MatchIt is not timed", flush=True)
         args.r = False
-    command = "python -m benchmarks.run" + ("" if argv is None and len(sys.argv) == 1 else
-                                            " " + " ".join(argv if argv is not None else sys.argv[1:]))
-    rec = Recorder(TreeMemory())
+    rec = Recorder(TreeMemory(), rows=kept, csv=out / "benchmark.csv", command=command)
     try:
         for n in args.sizes:
             work = out / f"n{n}"
@@ -369,16 +385,24 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline_step(n, cohort_csv, ae_csv, rec, work / "build", args.pipeline_timeout)
     finally:
         rec.memory.close()
-    results = pd.DataFrame(rec.rows)
+    results = pd.DataFrame(rec.rows).sort_values("n", kind="stable")
     results.to_csv(out / "benchmark.csv", index=False)
+    write_outputs(results, out, command)
+    return 0
+
+
+def write_outputs(results: pd.DataFrame, out: Path, command: str) -> None:
+    """``benchmark.png`` and ``benchmark.md`` from the rows of ``benchmark.csv``."""
+    results = results.assign(peak_mb=pd.to_numeric(results["peak_mb"], errors="coerce"))
     plot(results, out / "benchmark.png")
-    text = (f"Machine: {machine()}.\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d')}). Seconds per step; "
+    commands = list(dict.fromkeys(results["command"])) if "command" in results else [command]
+    text = (f"Machine: {machine()}.\n\nCommand: {', then '.join(f'`{c}`' for c in commands)} "
+            f"({time.strftime('%Y-%m-%d')}). Seconds per step; "
             "the whole pipeline with its peak memory over the process tree.\n\n"
             f"{table_markdown(results)}\n\nCohorts and checks:\n\n{details_markdown(results)}\n\n"
             f"Targets:\n\n{targets_markdown(results)}\n")
     (out / "benchmark.md").write_text(text)
     print(f"[benchmark] wrote {out / 'benchmark.csv'}, benchmark.png and benchmark.md", flush=True)
-    return 0
 
 
 if __name__ == "__main__":
