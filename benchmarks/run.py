@@ -112,15 +112,18 @@ class Recorder:
 
     def time(self, n: int, step: str, fn: Callable[[], object], detail: str = "") -> object:
         self.memory.reset()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         value = fn()
-        seconds = time.perf_counter() - t0
-        self.add(n, step, seconds, self.memory.peak(), detail)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        self.add(n, step, seconds, self.memory.peak(), detail, cpu)
         return value
 
-    def add(self, n: int, step: str, seconds: float, peak_mb: float, detail: str = "") -> None:
-        self.rows.append({"n": n, "step": step, "seconds": round(seconds, 4), "peak_mb": round(peak_mb, 1),
-                          "detail": detail, "command": self.command})
+    def add(self, n: int, step: str, seconds: float, peak_mb: float, detail: str = "",
+            cpu_seconds: float = float("nan")) -> None:
+        """One row; ``cpu_seconds`` is this process's CPU time (all threads), telling a busy machine's
+        waiting from work (NaN for steps in other processes)."""
+        self.rows.append({"n": n, "step": step, "seconds": round(seconds, 4), "cpu_seconds": round(cpu_seconds, 4),
+                          "peak_mb": round(peak_mb, 1), "detail": detail, "command": self.command})
         if self.csv is not None:
             pd.DataFrame(self.rows).to_csv(self.csv, index=False)
         print(f"[benchmark] n = {n:>9,}  {step:<34} {seconds:9.3f} s  {peak_mb:8.0f} MB  {detail}", flush=True)
@@ -397,7 +400,8 @@ def write_outputs(results: pd.DataFrame, out: Path, command: str) -> None:
     plot(results, out / "benchmark.png")
     commands = list(dict.fromkeys(results["command"])) if "command" in results else [command]
     text = (f"Machine: {machine()}.\n\nCommand: {', then '.join(f'`{c}`' for c in commands)} "
-            f"({time.strftime('%Y-%m-%d')}). Seconds per step; "
+            f"({time.strftime('%Y-%m-%d')}). Seconds per step (wall clock; benchmark.csv also has the CPU "
+            "seconds of the steps run in the benchmark's own process); "
             "the whole pipeline with its peak memory over the process tree.\n\n"
             f"{table_markdown(results)}\n\nCohorts and checks:\n\n{details_markdown(results)}\n\n"
             f"Targets:\n\n{targets_markdown(results)}\n")
