@@ -65,11 +65,11 @@ MATCHIT_SPEED_UP = 100.0  # at 10^5 at least this many times faster than MatchIt
 
 
 class TreeMemory:
-    """Peak resident memory (MB) of this process and all its descendants, polled in a thread."""
+    """Peak resident memory (MB) of a process (default this one) and all its descendants, polled in a thread."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, pid: int | None = None) -> None:
         self._interval, self._peak, self._stop = interval, 0.0, threading.Event()
-        self._root = psutil.Process(os.getpid())
+        self._root = psutil.Process(os.getpid() if pid is None else pid)
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
 
@@ -94,6 +94,10 @@ class TreeMemory:
     def peak(self) -> float:
         """Peak since the last :meth:`reset` (MB), including now."""
         self._peak = max(self._peak, self.now())
+        return self._peak
+
+    def peak_seen(self) -> float:
+        """Peak polled so far (MB), without reading the tree again (it may have ended)."""
         return self._peak
 
     def close(self) -> None:
@@ -212,11 +216,11 @@ def pipeline_step(n: int, cohort_csv: Path, ae_csv: Path, rec: Recorder, out: Pa
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     command = [sys.executable, "-m", "helpers.pipeline", "--cohort", str(cohort_csv), "--adverse-events",
                str(ae_csv), "--out", str(out)]
-    rec.memory.reset()
     t0 = time.perf_counter()
     log = out.with_suffix(".log")
     with open(log, "w") as sink:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        memory = TreeMemory(pid=proc.pid)  # the pipeline and its kernels, not this process's own data
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -224,7 +228,9 @@ def pipeline_step(n: int, cohort_csv: Path, ae_csv: Path, rec: Recorder, out: Pa
                 child.kill()
             proc.kill()
             code = f"stopped after {timeout:.0f} s"
-    seconds, peak = time.perf_counter() - t0, rec.memory.peak()
+        finally:
+            memory.close()
+    seconds, peak = time.perf_counter() - t0, memory.peak_seen()
     text = log.read_text()
     notebooks = out / "notebooks"
     sizes = {p.stem: p.stat().st_size / 2**20 for p in notebooks.glob("*.ipynb")} if notebooks.is_dir() else {}
@@ -270,6 +276,8 @@ def table_markdown(results: pd.DataFrame) -> str:
             cell = f"{r['seconds']:.3g} s" if r["seconds"] < 100 else f"{r['seconds']:.0f} s"
             if step == "whole pipeline":
                 cell += f", {r['peak_mb'] / 1024:.2f} GB"
+                if not str(r["detail"]).startswith("exit 0"):
+                    cell = f"stopped after {cell} (not finished)"
             cells.append(cell)
         lines.append(f"| {step.strip()} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -285,6 +293,8 @@ def targets_markdown(results: pd.DataFrame) -> str:
             continue
         value = float(row.iloc[0]["seconds" if unit == "s" else "peak_mb"])
         verdict = "met" if value <= limit else "MISSED"
+        if step == "whole pipeline" and not str(row.iloc[0]["detail"]).startswith("exit 0"):
+            verdict = f"MISSED (the run did not finish: {row.iloc[0]['detail']})"
         lines.append(f"- {step} at {_n_label(n)}: at most {limit:g} {unit}; measured {value:,.1f} {unit}: {verdict}")
     ours = results[(results["step"] == "matching") & (results["n"] == 10**5)]
     theirs = results[(results["step"] == "MatchIt 4.5.1 (R)") & (results["n"] == 10**5)]
