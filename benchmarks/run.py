@@ -325,7 +325,10 @@ def details_markdown(results: pd.DataFrame) -> str:
 
 
 def plot(results: pd.DataFrame, path: Path) -> None:
-    """Time against n per step, log-log, with a line of slope 1 (linear time) for the eye."""
+    """Time against n per step, log-log, with a line of slope 1 (linear time) for the eye.
+
+    A run that did not finish (the pipeline stopped) is a cross at the time it was stopped.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -333,9 +336,13 @@ def plot(results: pd.DataFrame, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5.5), constrained_layout=True)
     steps = [s for s in dict.fromkeys(results["step"]) if not s.startswith(" ")]
-    for step in steps:
+    colours = plt.get_cmap("tab20").colors
+    for i, step in enumerate(steps):
         rows = results[results["step"] == step].sort_values("n")
-        ax.plot(rows["n"], rows["seconds"].clip(lower=1e-4), "o-", ms=4, label=step)
+        done = ~rows["detail"].astype(str).str.match(r"exit (?!0;)")  # a stopped pipeline: a cross, no line
+        colour = colours[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20]
+        ax.plot(rows["n"][done], rows["seconds"][done].clip(lower=1e-4), "o-", ms=4, color=colour, label=step)
+        ax.plot(rows["n"][~done], rows["seconds"][~done], "x", ms=8, mew=2, color=colour)
     sizes = np.array(sorted(results["n"].unique()), dtype=float)
     if len(sizes) > 1:
         ax.plot(sizes, 1e-6 * sizes, ls=":", color="grey", label="slope 1 (1 µs per patient)")
