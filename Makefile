@@ -54,6 +54,10 @@ report: analysis ## Build the report: notebooks, then the manuscript (HTML, PDF,
 test: $(STAMP) ## Run the test suite (in parallel: TEST_WORKERS processes, default one per core)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
+.PHONY: benchmark
+benchmark: $(STAMP) ## Time every step on 10^3..10^6-patient cohorts (MatchIt too, with R) into build/benchmark/; SIZES=1e3,1e4 for a quick look
+	$(PY) -m benchmarks.run $(if $(SIZES),--sizes $(SIZES))
+
 .PHONY: lint
 lint: $(STAMP) ## Check the code with ruff (rules in pyproject.toml); `make lint FIX=1` applies its safe fixes
 	$(PY) -m ruff check $(if $(FIX),--fix) .

@@ -27,6 +27,7 @@ ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = ROOT / "data"
 NOTEBOOKS_DIR: Path = ROOT / "notebooks"
 DOCS_DIR: Path = ROOT / "docs"
+TESTS_DIR: Path = ROOT / "tests"
 README_MD: Path = ROOT / "README.md"
 DATA_DICTIONARY_MD: Path = DOCS_DIR / "data-dictionary.md"
 
@@ -135,3 +136,11 @@ def results_dir(out: str | os.PathLike | None = None) -> Path:
 def figures_dir(out: str | os.PathLike | None = None) -> Path:
     """Figures saved by the notebooks (PNG for HTML, PDF/SVG for print)."""
     return build_dir(out) / "figures"
+
+
+def benchmark_dir(out: str | os.PathLike | None = None) -> Path:
+    """Output of the benchmark (``python -m benchmarks.run``): its cohorts, runs, CSV, plot and table.
+
+    ``build/benchmark`` unless ``out`` is given (relative to the project root).
+    """
+    return _absolute(out if out is not None else "build/benchmark")

@@ -18,6 +18,9 @@ from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
 #: One colour per arm, kept the same in every figure of the report.
 ARM_COLOURS: dict[str, str] = {CONTROL_ARM: "#1f77b4", TREATED_ARM: "#d62728"}
 SMD_THRESHOLD: float = 0.1
+#: Largest arm drawn with a rug mark per patient: above it a rug is ink without information and
+#: its marks make the figure grow with the cohort (a 10^6-patient SVG of 187 MB).
+RUG_MAX_PATIENTS: int = 1000
 
 
 def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, score_col: str,
@@ -28,6 +31,9 @@ def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, sc
     Gaussian kernel, Scott's bandwidth, no boundary correction (as R's
     ``density``/ggplot's default), evaluated inside [0, 1]. An arm with
     fewer than 2 distinct scores has no density: it is drawn as a rug only.
+    The rug has one mark per patient in an arm of at most
+    :data:`RUG_MAX_PATIENTS`; a larger arm has none (one mark per distinct
+    score if it has no density), so the figure does not grow with the cohort.
     """
     for arm in arms:
         scores = pd.to_numeric(data.loc[data[arm_col] == arm, score_col], errors="coerce").dropna().to_numpy()
@@ -38,7 +44,10 @@ def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, sc
             ax.fill_between(*ax.lines[-1].get_data(), color=colour, alpha=0.15, linewidth=0)
         else:
             ax.plot([], [], color=colour, lw=2, label=label + ", no density")
-        sns.rugplot(x=scores, ax=ax, color=colour, height=0.04, alpha=0.6, linewidth=1)
+            if scores.size > RUG_MAX_PATIENTS:
+                scores = np.unique(scores)
+        if scores.size <= RUG_MAX_PATIENTS:
+            sns.rugplot(x=scores, ax=ax, color=colour, height=0.04, alpha=0.6, linewidth=1)
     peak = max((float(np.max(line.get_ydata(), initial=0.0)) for line in ax.lines), default=0.0)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.08 * peak if peak > 0 else 1.0)
@@ -60,7 +69,8 @@ def plot_propensity_density(
 
     Two panels sharing the x axis (score in [0, 1]); each arm is a Gaussian
     kernel density (Scott's rule, drawn by seaborn's ``kdeplot``) with its
-    patients shown as a rug (``rugplot``).
+    patients shown as a rug (``rugplot``) when the arm has at most
+    :data:`RUG_MAX_PATIENTS` of them.
 
     Parameters
     ----------

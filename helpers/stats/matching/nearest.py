@@ -14,6 +14,17 @@ in which treated units choose (``m.order``), the tie rules and MatchIt
 :func:`match_nearest_caliper`'s docstring, beside the code;
 :func:`nearest_caliper_match_rows` is the array-only core (for simulations
 that match thousands of times).
+
+Where MatchIt walks from a treated unit's place over every control already
+taken, one at a time -- quadratic in the size of a block of tied scores, and
+registry cohorts with ten binary covariates have blocks of tens of thousands
+-- the core keeps two "next free control" forests (union-find with path
+halving) over the sorted controls, to the left and to the right, and jumps
+over taken controls. Matching is then a sort plus nearly constant time per
+control taken (under 2 s of CPU for 10^6 patients instead of minutes), with the
+same matched sets: MatchIt's scans are kept as the reference in
+``tests/matching_reference.py``, and the two are compared on random,
+tie-heavy cohorts in ``tests/test_matching_fast.py``.
 """
 from __future__ import annotations
 
@@ -220,61 +231,94 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
     ...                            caliper_sd=None, emulate="none").tolist()
     [0, 0, 0, -1]
     """
-    distance = np.asarray(distance, dtype=float)
-    treated = np.asarray(is_treated).astype(bool)
-    caliper = caliper_width(distance, caliper_sd)
-    pass_over_next_row = emulate != "none"
-    int_abs = emulate == "matchit-4.5.1-int-abs"
-
-    # Port of MatchIt 4.5.1 src/nn_matchC_vec.cpp for replace = FALSE, no exact/anti-exact
-    # constraints. Controls sit in an array sorted (stably) by distance; a treated unit
-    # starts its scans at the number of controls sorted before it.
-    sorted_rows = np.argsort(distance, kind="stable")
-    is_control_sorted = ~treated[sorted_rows]
-    controls_before = np.cumsum(is_control_sorted) - is_control_sorted
-    start_of = np.empty(len(distance), dtype=np.int64)
-    start_of[sorted_rows] = controls_before
-    control_rows = sorted_rows[is_control_sorted].tolist()
-    control_dist = distance[sorted_rows[is_control_sorted]].tolist()
+    caliper, gap, pass_over_next_row, start_of, control_rows, control_dist, chooser_rows = _prepare(
+        distance, is_treated, caliper_sd, order, emulate)
     n_controls = len(control_rows)
+    # MatchIt 4.5.1 src/nn_matchC_vec.cpp (replace = FALSE, no exact constraints) without its
+    # scans: MatchIt walks over taken controls one at a time (quadratic in a block of tied
+    # scores); here two "next free" forests (union-find with path halving) jump over them.
+    # free_left[p + 1] leads to the free position <= p (0: none); free_right[p] to the free one >= p
+    # (n_controls: none). Taking position p links p + 1 to p (left) and p to p + 1 (right).
+    free_left = list(range(n_controls + 1))
+    free_right = list(range(n_controls + 1))
 
-    # C's int abs(int) applied to a double: the difference is truncated towards zero first.
-    gap = (lambda a, b: abs(int(a - b))) if int_abs else (lambda a, b: abs(a - b))
+    def nearest_free(links: list[int], i: int) -> int:
+        while links[i] != i:
+            links[i] = links[links[i]]
+            i = links[i]
+        return i
 
-    treated_rows = np.flatnonzero(treated)
-    chooser_rows = treated_rows[_treated_order(distance[treated_rows], order)].tolist()
-    available = [True] * n_controls
+    chooser_dist = np.asarray(distance, dtype=float)[chooser_rows].tolist()
+    chooser_start = start_of[chooser_rows].tolist()
     n_available = n_controls
-    match_of = np.full(len(distance), -1, dtype=np.int64)
+    match_of = np.full(len(start_of), -1, dtype=np.int64)
     controls_of: dict[int, list[int]] = {row: [] for row in chooser_rows}
 
     for pass_no in range(ratio):
-        for row in chooser_rows:
+        for row, d, start in zip(chooser_rows, chooser_dist, chooser_start):
             if n_available == 0:
                 return match_of
             # MatchIt 4.5.1 (pass >= 2): the row after each control already taken is passed over.
             passed_over = {c + 1 for c in controls_of[row]} if pass_no and pass_over_next_row else ()
-            d = float(distance[row])
-            start = int(start_of[row])
-            left = start - 1
-            while left >= 0 and (not available[left] or control_rows[left] in passed_over):
-                left -= 1
-            if left >= 0 and gap(d, control_dist[left]) > caliper:
-                left = -1
-            right = start
-            while right < n_controls and (not available[right] or control_rows[right] in passed_over):
-                right += 1
-            if right >= n_controls or gap(d, control_dist[right]) > caliper:
-                right = -1
-            if left >= 0 and right >= 0:
-                chosen = left if gap(control_dist[left], d) <= gap(control_dist[right], d) else right
-            elif left >= 0 or right >= 0:
-                chosen = max(left, right)
-            else:
+            left = nearest_free(free_left, start) - 1
+            while left >= 0 and control_rows[left] in passed_over:
+                left = nearest_free(free_left, left) - 1
+            right = nearest_free(free_right, start)
+            while right < n_controls and control_rows[right] in passed_over:
+                right = nearest_free(free_right, right + 1)
+            chosen = _choose(d, left, right, control_dist, gap, caliper)
+            if chosen < 0:
                 continue
-            available[chosen] = False
+            free_left[chosen + 1] = chosen
+            free_right[chosen] = chosen + 1
             n_available -= 1
             controls_of[row].append(control_rows[chosen])
             match_of[control_rows[chosen]] = row
             match_of[row] = row
     return match_of
+
+
+def _prepare(distance, is_treated, caliper_sd, order, emulate):
+    """What both matchings (this module's and the reference scans of the tests) start from.
+
+    The caliper, the distance difference ``gap(a, b)`` (C's ``int abs(int)`` on a double with
+    ``emulate="matchit-4.5.1-int-abs"``: truncated towards zero first), whether the 4.5.1
+    pass-over applies, and MatchIt's layout: the controls sorted (stably) by distance
+    (``control_rows``, ``control_dist``, lists), for each unit the number of controls sorted
+    before it in the stable sort of all units (``start_of``, where its scans start), and the
+    treated rows in the order they choose (``chooser_rows``, a list).
+    """
+    distance = np.asarray(distance, dtype=float)
+    treated = np.asarray(is_treated).astype(bool)
+    caliper = caliper_width(distance, caliper_sd)
+    if emulate == "matchit-4.5.1-int-abs":
+        def gap(a: float, b: float) -> float:
+            return abs(int(a - b))
+    else:
+        def gap(a: float, b: float) -> float:
+            return abs(a - b)
+    sorted_rows = np.argsort(distance, kind="stable")
+    is_control_sorted = ~treated[sorted_rows]
+    controls_before = np.cumsum(is_control_sorted) - is_control_sorted
+    start_of = np.empty(len(distance), dtype=np.int64)
+    start_of[sorted_rows] = controls_before
+    control_rows = sorted_rows[is_control_sorted]
+    treated_rows = np.flatnonzero(treated)
+    chooser_rows = treated_rows[_treated_order(distance[treated_rows], order)].tolist()
+    return (caliper, gap, emulate != "none", start_of, control_rows.tolist(), distance[control_rows].tolist(),
+            chooser_rows)
+
+
+def _choose(d: float, left: int, right: int, control_dist: list[float], gap, caliper: float) -> int:
+    """The control a treated unit at distance ``d`` takes of its nearest free ones (positions; -1: none).
+
+    A side with no candidate (``left`` < 0, ``right`` = the number of controls) or whose candidate
+    lies farther than the caliper gives none; of two, the closer wins, the left one if equally close.
+    """
+    if left >= 0 and gap(d, control_dist[left]) > caliper:
+        left = -1
+    if right >= len(control_dist) or gap(d, control_dist[right]) > caliper:
+        right = -1
+    if left >= 0 and right >= 0:
+        return left if gap(control_dist[left], d) <= gap(control_dist[right], d) else right
+    return max(left, right)
