@@ -1,10 +1,13 @@
 """The synthetic default cohort: reproducible, calibrated, coherent."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.data.load import load_study
-from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV
+from helpers.paths import ADVERSE_EVENTS_CSV, COHORT_CSV, SYNTHETIC_EFFECTS_CSV, SYNTHETIC_EFFECTS_HRS_CSV
+from helpers.synthetic import effects
 from helpers.synthetic import generator as synthetic
 from helpers.synthetic.check import compare_to_published
 
@@ -19,10 +22,41 @@ def comparison(study):
     return compare_to_published(study.cohort, study.adverse_events)
 
 
-def test_generator_reproduces_committed_files_byte_for_byte(tmp_path):
-    synthetic.write(tmp_path)
+@pytest.fixture(scope="module")
+def recorded_model():
+    return effects.model_from_table(pd.read_csv(SYNTHETIC_EFFECTS_CSV))
+
+
+@pytest.fixture(scope="module")
+def skeleton():
+    return synthetic.skeleton()
+
+
+def test_generator_reproduces_committed_files_byte_for_byte(tmp_path, skeleton, recorded_model):
+    """With the outcome model the search recorded (the search itself runs in `make data`, not here)."""
+    synthetic.write_tables(tmp_path, *synthetic.assemble(skeleton, recorded_model, synthetic.SEED))
     assert (tmp_path / "cohort.csv").read_bytes() == COHORT_CSV.read_bytes()
     assert (tmp_path / "adverse_events.csv").read_bytes() == ADVERSE_EVENTS_CSV.read_bytes()
+
+
+def test_recorded_effects_give_the_recorded_hazard_ratios_and_one_step_less_breaks_the_pattern(
+        study, skeleton, recorded_model):
+    """A cheap check of the search: the committed cohort's Cox models (notebook 03's defaults) give
+    synthetic_effects_hrs.csv and the Fig. 3 pattern; one grid step less of each effect breaks the
+    requirement the file names."""
+    _, cox = synthetic.report_cox(study.cohort)
+    assert effects.check_pattern(cox)["ok"].all()
+    recorded = pd.read_csv(SYNTHETIC_EFFECTS_HRS_CSV)
+    got = effects.realised_table(cox)
+    keys = ["effect", "cohort", "endpoint", "model", "term"]
+    assert got[keys].equals(recorded[keys])
+    np.testing.assert_allclose(got[["hr", "p_value"]].to_numpy(float), recorded[["hr", "p_value"]].to_numpy(float),
+                               rtol=1e-8)
+    table = pd.read_csv(SYNTHETIC_EFFECTS_CSV).set_index("effect")
+    for name in table.index:
+        lower = recorded_model.with_hr(name, float(table.loc[name, "hr_one_step_below"]))
+        status = effects.check_pattern(synthetic.report_cox(synthetic.assemble(skeleton, lower, synthetic.SEED)[0])[1])
+        assert table.loc[name, "fails_one_step_below"] in set(status.loc[~status["ok"], "requirement"]), name
 
 
 def test_every_calibrated_aggregate_is_within_its_bound(comparison):
@@ -89,7 +123,7 @@ def test_bed_range_and_boundaries(study):
 
 
 def test_prognostic_signals(study):
-    """Child-Pugh B worse OS, platelets < 100 worse PFS, HCV worse LC (hazard ratio > 1)."""
+    """Child-Pugh B worse OS, platelets < 100 worse PFS, HCV worse LC (hazard ratio > 1.5 in the recorded model)."""
     from helpers.data.derive import add_endpoints, add_table1_categories
     from helpers.data.eligibility import add_eligibility
     from helpers.stats.survival import cox_fit

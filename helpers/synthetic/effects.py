@@ -263,24 +263,32 @@ def search(evaluate: Callable[[OutcomeModel], pd.DataFrame], accept: Callable[[O
 
 
 def _shrink(model: OutcomeModel, cox: pd.DataFrame, run, accept, seeds_tried: int, n_eval) -> SearchResult:
-    """Lower each effect, one grid step at a time, while the pattern holds; record what the next step breaks."""
-    below: dict[str, tuple[float, str]] = {}
-    for e in EFFECTS:
-        while True:
+    """Lower effects one grid step at a time while the pattern holds, in passes until a pass lowers none.
+
+    The last pass tries one step less of each effect of the final model: what it breaks is recorded.
+    """
+    terms = {x.term for x in EFFECTS}
+    while True:
+        below: dict[str, tuple[float, str]] = {}
+        lowered = False
+        for e in EFFECTS:
             lower = _step(dict(model.hr)[e.name], -1)
             if lower is None:
                 below[e.name] = (math.nan, "no smaller hazard ratio on the grid")
-                break
+                continue
             candidate = model.with_hr(e.name, lower)
             c_cox, c_status = run(candidate)
-            if c_status["ok"].all() and implausible_hrs(c_cox)["term"].isin({x.term for x in EFFECTS}).all() \
-                    and accept(candidate):
-                model, cox = candidate, c_cox
+            failed = list(c_status.loc[~c_status["ok"], "requirement"])
+            if not failed and not implausible_hrs(c_cox)["term"].isin(terms).all():
+                failed = ["a significant univariate HR outside 1/4-4 of a factor the model has no effect for"]
+            if not failed and not accept(candidate):
+                failed = ["the calibration to the published counts and rates"]
+            if not failed:
+                model, cox, lowered = candidate, c_cox, True
                 continue
-            failed = c_status.loc[~c_status["ok"], "requirement"]
-            below[e.name] = (lower, failed.iloc[0] if len(failed) else "the calibration to the published counts")
-            break
-    return SearchResult(model, cox, below, seeds_tried, n_eval())
+            below[e.name] = (lower, failed[0])
+        if not lowered:
+            return SearchResult(model, cox, below, seeds_tried, n_eval())
 
 
 # --------------------------------------------------------------------------

@@ -429,9 +429,9 @@ def _date(start: pd.Timestamp, months: float) -> pd.Timestamp:
 # 4. Assembly
 # --------------------------------------------------------------------------
 
-def _skeleton(rng: np.random.Generator, ledger: pd.DataFrame, n_iter: int) -> pd.DataFrame:
+def skeleton(seed: int = SEED, n_iter: int = 400) -> pd.DataFrame:
     """The eligible patients' propensity covariates, their matching and group (arm x matched)."""
-    skel = construct_covariates(rng, _published_table1(ledger), attempts=n_iter)
+    skel = construct_covariates(np.random.default_rng(seed), _published_table1(load_published()), attempts=n_iter)
     matched = _match(skel)
     skel["_matched"] = matched
     skel["_group"] = [f"{a} {'matched' if m else 'unmatched'}" for a, m in zip(skel["arm"], matched)]
@@ -558,7 +558,7 @@ def _adverse_events(rng: np.random.Generator, cohort: pd.DataFrame) -> pd.DataFr
     return ae.sort_values(["patient_id", "phase", "term"], kind="stable").reset_index(drop=True)
 
 
-def _assemble(skel: pd.DataFrame, model: OutcomeModel, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def assemble(skel: pd.DataFrame, model: OutcomeModel, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cohort and adverse-event tables for one outcome model (everything but the outcomes: seeded by ``seed``)."""
     rng = np.random.default_rng([seed, 2])
     eligible = _eligible_patients(skel, model, seed, rng)
@@ -633,10 +633,10 @@ def _calibrated(cohort: pd.DataFrame, ae: pd.DataFrame) -> bool:
 def search_outcome_model(skel: pd.DataFrame, seed: int = SEED) -> SearchResult:
     """The smallest effects giving the paper's Figure 3 pattern (``helpers.synthetic.effects.search``)."""
     def evaluate(model: OutcomeModel) -> pd.DataFrame:
-        return report_cox(_assemble(skel, model, seed)[0])[1]
+        return report_cox(assemble(skel, model, seed)[0])[1]
 
     def accept(model: OutcomeModel) -> bool:
-        return _calibrated(*_assemble(skel, model, seed))
+        return _calibrated(*assemble(skel, model, seed))
 
     return search(evaluate, accept)
 
@@ -650,13 +650,12 @@ def generate(seed: int = SEED, n_iter: int = 400, model: OutcomeModel | None = N
     (e.g. read from the first, :func:`helpers.synthetic.effects.model_from_table`) it is used as given and
     the third item is None.
     """
-    rng = np.random.default_rng(seed)
-    skel = _skeleton(rng, load_published(), n_iter)
+    skel = skeleton(seed, n_iter)
     if model is not None:
-        cohort, ae = _assemble(skel, model, seed)
+        cohort, ae = assemble(skel, model, seed)
         return cohort, ae, None
     result = search_outcome_model(skel, seed)
-    cohort, ae = _assemble(skel, result.model, seed)
+    cohort, ae = assemble(skel, result.model, seed)
     analysis, cox = report_cox(cohort)
     source = (f"helpers/synthetic/generator.py, seed {seed}: smallest hazard ratios on the grid "
               f"{'/'.join(f'{h:g}' for h in HR_GRID)} giving the paper's Figure 3 pattern")
@@ -674,7 +673,12 @@ def _to_file_layout(df: pd.DataFrame) -> pd.DataFrame:
 
 def write(out_dir: Path, seed: int = SEED, model: OutcomeModel | None = None) -> tuple[Path, ...]:
     """Write ``cohort.csv``, ``adverse_events.csv`` and (when the model is searched) the two effects files."""
-    cohort, ae, effects = generate(seed, model=model)
+    return write_tables(out_dir, *generate(seed, model=model))
+
+
+def write_tables(out_dir: Path, cohort: pd.DataFrame, ae: pd.DataFrame,
+                 effects: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> tuple[Path, ...]:
+    """Write the tables of :func:`generate` in the files' byte layout."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     p1, p2 = out_dir / "cohort.csv", out_dir / "adverse_events.csv"
