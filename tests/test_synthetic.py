@@ -136,3 +136,72 @@ def test_prognostic_signals(study):
                           ("lc_months", "lc_event", "hepatitis_type")):
         res = cox_fit(df, dur, ev, [term], levels=levels)
         assert res.table["hr"].iloc[0] > 1.5, (term, res.table)
+
+
+# ---------------------------------------------------------------------------
+# The default report: the paper's Figure 3 pattern with plausible effects
+# ---------------------------------------------------------------------------
+
+def test_default_build_has_the_papers_figure3_significance_pattern(default_build):
+    """Fig. 3A-C before matching (Child-Pugh B for OS, platelets for PFS, both in the multivariable model; HCV
+    for LC), 3D-F after (treatment and Child-Pugh for OS; platelets and gender for PFS; nothing significant in
+    the multivariable LC model), read from the report's own results/cox.csv."""
+    cox = pd.read_csv(default_build / "results" / "cox.csv")
+    status = effects.check_pattern(cox)
+    assert len(status) == len(effects.FIG3_PATTERN)
+    assert status["ok"].all(), status[~status["ok"]].to_string()
+
+
+def test_no_implausible_prognostic_hr_unless_notebook_00_shows_the_group_size_forces_it(default_build):
+    """A significant univariate prognostic HR outside 1/4-4 is allowed only for an effect whose group notebook 00
+    names as forcing it (results/synthetic_effects.csv, forced), with the smallest generator HR that reaches
+    significance (one grid step less fails a named requirement)."""
+    cox = pd.read_csv(default_build / "results" / "cox.csv")
+    shown = pd.read_csv(default_build / "results" / "synthetic_effects.csv")
+    forced = shown[shown["forced"]]
+    by_term = {e.term: e.name for e in effects.EFFECTS}
+    stray = effects.implausible_hrs(cox)
+    assert len(stray)  # the default cohort has small groups (9 Child-Pugh B, 2 after matching)
+    for r in stray.itertuples():
+        assert r.term in by_term, f"{r.cohort} {r.endpoint} {r.term}: HR {r.hr:.2f} of a factor without effect"
+        row = forced[(forced["effect"] == by_term[r.term]) & (forced["endpoint"] == r.endpoint)]
+        assert len(row) == 1, (r.term, r.endpoint)
+    searched = forced[forced["searched_for"]]
+    assert (searched["hr_one_step_below"] < searched["generator_hr"]).all()
+    assert searched["fails_one_step_below"].str.startswith("Fig. 3").all()
+
+
+def test_ledger_names_the_model_of_the_published_matched_hazard_ratios(default_build):
+    """The published matched OS HR (0.429, 0.206-0.894) excludes 1 beside a log-rank p of 0.069: of the two Cox
+    models of the matched cohort it is the multivariable one that agrees (notebook 05)."""
+    t = pd.read_csv(default_build / "results" / "treatment_model_comparison.csv")
+    assert set(t["endpoint"]) == {"OS", "PFS"} and set(t["model"]) == {"univariate", "multivariate"}
+    likely = set(t.loc[t["likely"], "model"])
+    assert likely == {"multivariate"}
+    os_rows = t[t["endpoint"] == "OS"].set_index("model")
+    assert os_rows.loc["multivariate", "same_significance"] and not os_rows.loc["univariate", "same_significance"]
+    assert os_rows.loc["multivariate", "log_distance"] < os_rows.loc["univariate", "log_distance"]
+
+
+def test_check_pattern_and_implausible_hrs_on_a_fixed_table():
+    """Worked example: every requirement met, then one broken (PFS-after gender p = 0.2) and one multivariable
+    LC term significant; a significant univariate HR of 5 for a factor is flagged, p = 0.2 is not."""
+    rows = []
+    for r in effects.FIG3_PATTERN:
+        if r.term == "*":
+            rows.append(dict(cohort=r.cohort, endpoint=r.endpoint, model=r.model, variable="arm",
+                             term="arm[SBRT+TACE]", hr=0.6, p_value=0.4))
+        else:
+            rows.append(dict(cohort=r.cohort, endpoint=r.endpoint, model=r.model, variable=r.term.split("[")[0],
+                             term=r.term, hr=2.0 if r.direction >= 0 else 0.5, p_value=0.01))
+    cox = pd.DataFrame(rows)
+    assert effects.check_pattern(cox)["ok"].all()
+    broken = cox.copy()
+    broken.loc[(broken["cohort"] == "after") & (broken["endpoint"] == "PFS") & (broken["term"] == "sex_group[Male]")
+               & (broken["model"] == "univariate"), "p_value"] = 0.2
+    broken.loc[(broken["endpoint"] == "LC") & (broken["cohort"] == "after"), "p_value"] = 0.03
+    status = effects.check_pattern(broken)
+    assert list(status.loc[~status["ok"], "panel"]) == ["E", "F"]
+    flagged = pd.DataFrame(dict(model="univariate", variable=["a", "b", "arm"], term=["a[x]", "b[x]", "arm[y]"],
+                                hr=[5.0, 5.0, 0.1], p_value=[0.01, 0.2, 0.01]))
+    assert effects.implausible_hrs(flagged)["term"].tolist() == ["a[x]"]

@@ -357,3 +357,66 @@ def model_from_table(table: pd.DataFrame) -> OutcomeModel:
         raise ValueError(f"synthetic_effects.csv: no row for effect(s) {', '.join(missing)}; regenerate with "
                          "`make data`")
     return OutcomeModel(tuple((e.name, by[e.name]) for e in EFFECTS), int(seeds[0]))
+
+
+# --------------------------------------------------------------------------
+# What notebook 00 shows
+# --------------------------------------------------------------------------
+
+#: How the text names each effect's level (vs the reference) and the event whose hazard it raises.
+EFFECT_WORDS = {"child_pugh_b": "Child-Pugh B (vs A)", "platelets_lt100": "platelets < 100 (vs ≥ 100)",
+                "male": "male (vs female)", "hcv": "HCV (vs HBV)"}
+
+
+def effects_overview(table: pd.DataFrame, hrs: pd.DataFrame, alpha: float = ALPHA,
+                     bound: float = PLAUSIBLE_HR) -> pd.DataFrame:
+    """One row per effect and endpoint of a significant univariate HR of the effect's covariate: what forced it.
+
+    Joins ``synthetic_effects.csv`` (``table``) and ``synthetic_effects_hrs.csv`` (``hrs``): for each
+    effect, on every endpoint where a univariate HR of its covariate is significant (before or after
+    matching), the generator HR, the HR one grid step below and the requirement it fails, the group
+    sizes and the resulting univariate HRs (the reference level's HR is inverted, so that every HR is
+    that of the effect's level), and ``forced``: a resulting HR outside [1/bound, bound].
+    """
+    rows = []
+    for _, e in table.iterrows():
+        invert = e["term"].split("[", 1)[1].rstrip("]") != e["level"]  # the term names the reference level
+        for endpoint in ("OS", "PFS", "LC"):
+            uni = hrs[(hrs["effect"] == e["effect"]) & (hrs["endpoint"] == endpoint) & (hrs["model"] == "univariate")]
+            if not (uni["p_value"].astype(float) < alpha).any() and endpoint != e["endpoint"]:
+                continue
+            row = dict(effect=e["effect"], words=EFFECT_WORDS.get(e["effect"], e["effect"]), hazard=e["hazard"],
+                       endpoint=endpoint, searched_for=endpoint == e["endpoint"], generator_hr=e["generator_hr"],
+                       hr_one_step_below=e["hr_one_step_below"], fails_one_step_below=e["fails_one_step_below"],
+                       n_level_before=e["n_level_before"], n_level_after=e["n_level_after"],
+                       events_level_before=e["events_level_before"] if endpoint == e["endpoint"] else math.nan,
+                       events_level_after=e["events_level_after"] if endpoint == e["endpoint"] else math.nan)
+            for cohort in ("before", "after"):
+                r = uni[uni["cohort"] == cohort]
+                hr, lo, hi, p = (r[["hr", "ci_lower", "ci_upper", "p_value"]].iloc[0].astype(float).tolist()
+                                 if len(r) else [math.nan] * 4)
+                if invert:
+                    hr, lo, hi = 1 / hr, 1 / hi, 1 / lo
+                row |= {f"hr_{cohort}": hr, f"ci_lower_{cohort}": lo, f"ci_upper_{cohort}": hi, f"p_{cohort}": p}
+            row["forced"] = any(row[f"p_{c}"] < alpha and not (1 / bound <= row[f"hr_{c}"] <= bound)
+                                for c in ("before", "after"))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def forced_sentences(overview: pd.DataFrame, digits: int = 2) -> list[str]:
+    """In words, each effect whose resulting HR lies outside 1/4-4: the group size that forces it, from the numbers."""
+    out = []
+    for _, r in overview[overview["forced"]].iterrows():
+        hrs = ", ".join(f"{r[f'hr_{c}']:.{digits}f} {c} matching" for c in ("before", "after")
+                        if not math.isnan(r[f"hr_{c}"]))
+        if r["searched_for"]:
+            why = (f"{r['events_level_before']:.0f} and {r['events_level_after']:.0f} of them with an event; the "
+                   f"generator needs an effect of {r['generator_hr']:g} on {r['hazard']} for significance; "
+                   f"at {r['hr_one_step_below']:g}, one grid step less, {r['fails_one_step_below']} fails")
+        else:
+            why = (f"it follows from the {r['hazard']} effect of {r['generator_hr']:g} searched for "
+                   f"{EFFECT_BY_NAME[r['effect']].endpoint}")
+        out.append(f"{r['words']}, {r['endpoint']}: {r['n_level_before']} patients before matching and "
+                   f"{r['n_level_after']} after; {why}; resulting univariate HR {hrs}.")
+    return out
