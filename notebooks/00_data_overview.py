@@ -44,7 +44,7 @@ from helpers.report.display import show_df
 from helpers.results import write_result
 from helpers.results.rows import input_rows, synthetic_effect_rows
 from helpers.synthetic.check import compare_to_published
-from helpers.synthetic.effects import effects_overview, forced_sentences
+from helpers.synthetic.effects import PLAUSIBLE_HR, effects_overview, forced_sentences
 
 # In a pipeline run: the run's snapshot of the inputs (build_dir/inputs/), the same bytes for every notebook.
 files = {"cohort": input_file("cohort", cohort_csv, build_dir),
@@ -136,16 +136,19 @@ outside if len(outside) else "Every compared aggregate is within its bound."
 # shows, per effect and endpoint where its covariate is significant, the generator's hazard ratio, the one a
 # grid step below and the requirement it fails, the group sizes and the resulting univariate hazard ratios
 # (each of the effect's level). A small group (few patients, few events) forces a larger effect for
-# significance; the sentences below the table name each resulting hazard ratio outside 1/4-4 and its group.
+# significance; the sentences above the table name each resulting hazard ratio outside 1/4-4 and its group.
 # On other data than the synthetic cohort this section is empty.
 
 # %%
 #| label: tbl-synthetic-effects
 #| tbl-cap: "The synthetic cohort's outcome model: the smallest generator hazard ratios giving the paper's Figure 3 pattern, the group sizes, and the resulting univariate hazard ratios (95% CI) before and after matching."
+effects_shown = None
 if is_synthetic and SYNTHETIC_EFFECTS_CSV.exists():
     effects = effects_overview(pd.read_csv(SYNTHETIC_EFFECTS_CSV), pd.read_csv(SYNTHETIC_EFFECTS_HRS_CSV))
-    write_result(effects, "synthetic_effects", build_dir, numbers=synthetic_effect_rows(effects))
-    show_df(pd.DataFrame({
+    write_result(effects, "synthetic_effects", build_dir, numbers=synthetic_effect_rows(effects, PLAUSIBLE_HR))
+    for sentence in forced_sentences(effects):
+        print(sentence)
+    effects_shown = pd.DataFrame({
         "Effect": effects["words"], "Hazard": effects["hazard"], "Endpoint": effects["endpoint"],
         "Generator HR": effects["generator_hr"], "One step less": effects["hr_one_step_below"],
         "Which then fails": effects["fails_one_step_below"],
@@ -154,8 +157,6 @@ if is_synthetic and SYNTHETIC_EFFECTS_CSV.exists():
         **{f"HR {c} matching": [fmt.hr_ci(h, lo, hi) + f", p {fmt.p_value(p)}" for h, lo, hi, p in zip(
             effects[f"hr_{c}"], effects[f"ci_lower_{c}"], effects[f"ci_upper_{c}"], effects[f"p_{c}"])]
            for c in ("before", "after")},
-    }))
-    for sentence in forced_sentences(effects):
-        print(sentence)
-else:
-    print("The input is not the synthetic cohort: no outcome model to show.")
+    })
+(show_df(effects_shown) if effects_shown is not None
+ else "The input is not the synthetic cohort: no outcome model to show.")

@@ -308,15 +308,23 @@ class ResultNumbers:
         rows = self.numbers.find("synthetic_generator_hr")
         if not len(rows):
             return Linked("none (the input is not the synthetic cohort)")
-        return join_linked([compose(f"{r.note} ", Linked.number(f"{r.value:g}", self.get(
-            "synthetic_generator_hr", variable=r.variable))) for r in rows.itertuples()])
+        return join_linked([Linked.number(f"{r.note} {r.value:g}", self.get("synthetic_generator_hr",
+                                                                              variable=r.variable))
+                            for r in rows.itertuples()])
+
+    def synthetic_plausible_range(self) -> Linked:
+        """The range of hazard ratios notebook 00 calls plausible, e.g. '1/4–4'."""
+        n = self.get("synthetic_plausible_hr")
+        if n is None or n.missing:
+            return Linked("not stated (the input is not the synthetic cohort)")
+        return Linked.number(f"1/{n.value:g}–{n.value:g}", n)
 
     def synthetic_forced(self) -> Linked:
         """Where a small group forces a resulting univariate HR outside 1/4-4, with the group sizes and HRs."""
         rows = self.numbers.find("synthetic_univariate_hr")
         rows = rows[rows["note"].str.startswith("forced")] if len(rows) else rows
         if not len(rows):
-            return Linked("no resulting univariate hazard ratio lies outside 1/4-4")
+            return compose("no resulting univariate hazard ratio lies outside ", self.synthetic_plausible_range())
         parts = []
         for (effect, endpoint), g in rows.groupby(["variable", "endpoint"], sort=False):
             words = g["note"].iloc[0].removeprefix("forced: ")
@@ -324,7 +332,9 @@ class ResultNumbers:
             hrs = [Linked.number(f"{self.get('synthetic_univariate_hr', cohort=c, endpoint=endpoint, variable=effect).value:.2f}",
                                  self.get("synthetic_univariate_hr", cohort=c, endpoint=endpoint, variable=effect))
                    for c in ("before", "after")]
-            parts.append(compose(f"{words} for {endpoint} (", Linked.number(f"{int(n[0].value)}", n[0]),
+            first = self.get("synthetic_univariate_hr", cohort="before", endpoint=endpoint, variable=effect)
+            parts.append(compose(Linked.number(f"{words} for {endpoint}", first), " (",
+                                 Linked.number(f"{int(n[0].value)}", n[0]),
                                  " patients before matching, ", Linked.number(f"{int(n[1].value)}", n[1]),
                                  " after; HR ", hrs[0], " and ", hrs[1], ")"))
         return join_linked(parts)

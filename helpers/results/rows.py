@@ -33,7 +33,8 @@ function                      quantity (key columns used)                       
 ``evalue_rows``               evalue (cohort, endpoint, level=estimate/ci)           --
 ``treatment_model_rows``      treatment_model_distance (cohort, endpoint,            treatment_hr (compared)
                               level=model); treatment_model_likely (level=model)
-``synthetic_effect_rows``     synthetic_generator_hr, synthetic_hr_one_step_below,   --
+``synthetic_effect_rows``     synthetic_plausible_hr; synthetic_generator_hr,        --
+                              synthetic_hr_one_step_below,
                               synthetic_group_n (cohort) (variable=effect);
                               synthetic_univariate_hr (cohort, endpoint, variable)
 ============================  =====================================================  ==========================
@@ -283,11 +284,12 @@ def treatment_model_rows(comparison: pd.DataFrame) -> Rows:
     return rows
 
 
-def synthetic_effect_rows(overview: pd.DataFrame) -> Rows:
+def synthetic_effect_rows(overview: pd.DataFrame, plausible_hr: float) -> Rows:
     """The synthetic cohort's outcome model (``helpers.synthetic.effects.effects_overview``): the generator HR and
     the HR one grid step below (note: what it fails) per effect (variable), the resulting univariate HR per
-    endpoint and cohort (with CI and p; note 'forced' when a small group forces it outside 1/4-4)."""
-    rows = []
+    endpoint and cohort (with CI and p; note 'forced' when a small group forces it outside
+    1/``plausible_hr``-``plausible_hr``, itself a row)."""
+    rows = [number("synthetic_plausible_hr", plausible_hr)]
     for effect, g in overview.groupby("effect", sort=False):
         first = g.iloc[0]
         rows.append(number("synthetic_generator_hr", first.generator_hr, note=f"{first.words} on {first.hazard}",

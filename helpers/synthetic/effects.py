@@ -297,7 +297,7 @@ def _shrink(model: OutcomeModel, cox: pd.DataFrame, run, accept, seeds_tried: in
 
 EFFECTS_COLUMNS = ("effect", "covariate", "level", "hazard", "term", "endpoint", "generator_hr", "generator_log_hr",
                    "hr_one_step_below", "fails_one_step_below", "n_level_before", "events_level_before",
-                   "n_level_after", "events_level_after")
+                   "n_level_after", "events_level_after", "events_before", "events_after")
 PROVENANCE_COLUMNS = ("outcome_seed", "seeds_tried", "evaluations", "source")
 
 #: The endpoint whose events count the patients at an effect's level.
@@ -322,6 +322,7 @@ def effects_table(result: SearchResult, analysis: pd.DataFrame, source: str) -> 
                          hr_one_step_below=lower, fails_one_step_below=fails,
                          n_level_before=int(at.sum()), events_level_before=int((at & ev).sum()),
                          n_level_after=int((at & m).sum()), events_level_after=int((at & ev & m).sum()),
+                         events_before=int(ev.sum()), events_after=int((ev & m).sum()),
                          outcome_seed=result.model.outcome_seed, seeds_tried=result.seeds_tried,
                          evaluations=result.evaluations, source=source))
     return pd.DataFrame(rows, columns=list(EFFECTS_COLUMNS + PROVENANCE_COLUMNS))
@@ -390,7 +391,9 @@ def effects_overview(table: pd.DataFrame, hrs: pd.DataFrame, alpha: float = ALPH
                        hr_one_step_below=e["hr_one_step_below"], fails_one_step_below=e["fails_one_step_below"],
                        n_level_before=e["n_level_before"], n_level_after=e["n_level_after"],
                        events_level_before=e["events_level_before"] if endpoint == e["endpoint"] else math.nan,
-                       events_level_after=e["events_level_after"] if endpoint == e["endpoint"] else math.nan)
+                       events_level_after=e["events_level_after"] if endpoint == e["endpoint"] else math.nan,
+                       events_before=e["events_before"] if endpoint == e["endpoint"] else math.nan,
+                       events_after=e["events_after"] if endpoint == e["endpoint"] else math.nan)
             for cohort in ("before", "after"):
                 r = uni[uni["cohort"] == cohort]
                 hr, lo, hi, p = (r[["hr", "ci_lower", "ci_upper", "p_value"]].iloc[0].astype(float).tolist()
@@ -411,7 +414,8 @@ def forced_sentences(overview: pd.DataFrame, digits: int = 2) -> list[str]:
         hrs = ", ".join(f"{r[f'hr_{c}']:.{digits}f} {c} matching" for c in ("before", "after")
                         if not math.isnan(r[f"hr_{c}"]))
         if r["searched_for"]:
-            why = (f"{r['events_level_before']:.0f} and {r['events_level_after']:.0f} of them with an event; the "
+            why = (f"{r['events_level_before']:.0f} and {r['events_level_after']:.0f} of them with an event, of "
+                   f"{r['events_before']:.0f} and {r['events_after']:.0f} {r['endpoint']} events in all; the "
                    f"generator needs an effect of {r['generator_hr']:g} on {r['hazard']} for significance; "
                    f"at {r['hr_one_step_below']:g}, one grid step less, {r['fails_one_step_below']} fails")
         else:

@@ -21,11 +21,15 @@ How it is built (one fixed seed, so the files are byte-for-byte reproducible):
    progression-or-death and in-field recurrences in 0-12, 12-36, 36-60 and
    > 60 months are fixed so that the Kaplan-Meier 1-, 3- and 5-year rates
    reproduce the published ones before *and* after matching; event times are
-   drawn within those intervals. Deaths go preferentially to Child-Pugh B
-   patients, early progression to platelets < 100 (platelet count is not a
-   propensity covariate, so it is assigned after the outcomes, with the exact
-   before- and after-matching counts), in-field recurrence to HCV patients:
-   the prognostic signals the paper reports.
+   drawn within those intervals. Platelets < 100 (not a propensity covariate)
+   go at random to the published number of each group's patients. *Who* has
+   the events is drawn from a proportional-hazards model with stated hazard
+   ratios (``helpers.synthetic.effects``: Child-Pugh B on death, platelets
+   < 100 and male sex on death and progression, HCV on in-field recurrence),
+   the smallest on a grid that give the paper's Figure 3 significance pattern
+   in the report's own Cox models (:func:`search_outcome_model`). They are
+   written, with the search's provenance, to ``data/synthetic_effects.csv``,
+   and the hazard ratios they give to ``data/synthetic_effects_hrs.csv``.
 3. **Raw values** (age in years, platelet count, AFP, dose and fractions,
    diameter in cm, dates) are drawn inside the category each patient must be
    in, including values exactly on the cut-points (age 60, platelets 100,
@@ -35,7 +39,9 @@ How it is built (one fixed seed, so the files are byte-for-byte reproducible):
 5. **Toxicity** and **Table 2** (sites of first progression, subsequent
    therapy) with the published counts.
 
-Run ``python -m helpers.synthetic --out data`` (or ``make data``).
+Run ``python -m helpers.synthetic --out data`` (or ``make data``; about a minute, most of it the search).
+``generate(model=...)`` skips the search and uses a recorded model
+(:func:`helpers.synthetic.effects.model_from_table`), as the byte-for-byte test does.
 """
 from __future__ import annotations
 
