@@ -205,3 +205,39 @@ def test_check_pattern_and_implausible_hrs_on_a_fixed_table():
     flagged = pd.DataFrame(dict(model="univariate", variable=["a", "b", "arm"], term=["a[x]", "b[x]", "arm[y]"],
                                 hr=[5.0, 5.0, 0.1], p_value=[0.01, 0.2, 0.01]))
     assert effects.implausible_hrs(flagged)["term"].tolist() == ["a[x]"]
+
+
+# R (tests/r/fig3_reference.R build/results, R 4.2.2 / survival 3.5-3), d the cohort before or after matching
+# with Table 1's first level as reference:
+#   s <- summary(coxph(Surv(<endpoint>_months, <endpoint>_event) ~ <terms>, data = d, ties = "efron"))
+#   c(s$conf.int[term, 1], s$coefficients[term, 5])                           # HR, Wald p
+# (cohort, endpoint, terms): {term: (HR, p)} -- the models notebook 03 selects and the Fig. 3 terms
+R_FIG3 = {
+    ("before", "os", ("arm", "sex_group", "hepatitis_type", "child_pugh_class", "platelets_group", "pvtt_group")): {
+        "child_pugh_class[B]": (5.29088661362647, 6.40580760535772e-05),
+        "platelets_group[>=100]": (0.447133802413894, 0.00330770757674233)},
+    ("before", "pfs", ("arm", "sex_group", "child_pugh_class", "platelets_group", "pvtt_group")): {
+        "platelets_group[>=100]": (0.468581767938777, 9.95877942339973e-05)},
+    ("before", "lc", ("hepatitis_type",)): {"hepatitis_type[HCV]": (4.20246548634183, 0.0322404826413412)},
+    ("after", "os", ("arm", "age_group", "child_pugh_class", "pvtt_group")): {
+        "arm[SBRT+TACE]": (0.447256649050159, 0.0334316083004147),
+        "child_pugh_class[B]": (6.95089262677186, 0.0301156548055216)},
+    ("after", "os", ("child_pugh_class",)): {"child_pugh_class[B]": (12.7556274260527, 0.000919897564979433)},
+    ("after", "pfs", ("arm", "sex_group", "child_pugh_class", "platelets_group")): {
+        "sex_group[Male]": (2.19583324156177, 0.0437025254665975),
+        "platelets_group[>=100]": (0.557207024614177, 0.0138204360477996)},
+    ("after", "pfs", ("sex_group",)): {"sex_group[Male]": (2.27266272558412, 0.0333927469587205)},
+}
+
+
+@pytest.mark.parametrize("cohort, endpoint, terms", list(R_FIG3))
+def test_figure3_terms_of_the_default_cohort_match_r(default_cohorts, cohort, endpoint, terms):
+    from helpers.data.derive import TABLE1_VARIABLES
+    from helpers.data.schema import ARMS
+    from helpers.stats.survival import cox_fit
+
+    levels = {v.column: list(v.levels) for v in TABLE1_VARIABLES} | {"arm": list(ARMS)}
+    res = cox_fit(default_cohorts[cohort], f"{endpoint}_months", f"{endpoint}_event", list(terms), levels=levels)
+    table = res.table.set_index("term")
+    for term, (hr, p) in R_FIG3[cohort, endpoint, terms].items():
+        np.testing.assert_allclose(table.loc[term, ["hr", "p_value"]].to_numpy(float), [hr, p], rtol=1e-6)
