@@ -66,7 +66,7 @@ hr = compared[compared["quantity"].str.startswith("treatment_hr")]
 show_df(hr[["quantity", "endpoint", "published", "reproduced", "difference"]].round(3))
 
 # %% [markdown]
-# The paper does not say which Cox model its matched hazard ratios come from. They are set beside the
+# Which Cox model the paper's matched hazard ratios come from is checked here: they are set beside the
 # treatment term of both models of the matched cohort (notebook 03): the univariate one, whose p is close to
 # the log-rank test's, and the multivariable one (the treatment adjusted for the covariates that entered).
 # A published CI that excludes 1 beside a log-rank p above 0.05 points to the second. The likely model is the
