@@ -42,8 +42,9 @@ def test_generator_reproduces_committed_files_byte_for_byte(tmp_path, skeleton, 
 def test_recorded_effects_give_the_recorded_hazard_ratios_and_one_step_less_breaks_the_pattern(
         study, skeleton, recorded_model):
     """A cheap check of the search: the committed cohort's Cox models (notebook 03's defaults) give
-    synthetic_effects_hrs.csv and the Fig. 3 pattern; one grid step less of each effect breaks the
-    requirement the file names."""
+    synthetic_effects_hrs.csv and the Fig. 3 pattern; one grid step less of each effect whose small group
+    forces a hazard ratio outside 1/4-4 (Child-Pugh B, HCV: the claims notebook 00 makes) breaks the requirement
+    the file names (the other effects' one-step-less failures are checked by the search itself, in `make data`)."""
     _, cox = synthetic.report_cox(study.cohort)
     assert effects.check_pattern(cox)["ok"].all()
     recorded = pd.read_csv(SYNTHETIC_EFFECTS_HRS_CSV)
@@ -53,7 +54,7 @@ def test_recorded_effects_give_the_recorded_hazard_ratios_and_one_step_less_brea
     np.testing.assert_allclose(got[["hr", "p_value"]].to_numpy(float), recorded[["hr", "p_value"]].to_numpy(float),
                                rtol=1e-8)
     table = pd.read_csv(SYNTHETIC_EFFECTS_CSV).set_index("effect")
-    for name in table.index:
+    for name in ("child_pugh_b", "hcv"):
         lower = recorded_model.with_hr(name, float(table.loc[name, "hr_one_step_below"]))
         status = effects.check_pattern(synthetic.report_cox(synthetic.assemble(skeleton, lower, synthetic.SEED)[0])[1])
         assert table.loc[name, "fails_one_step_below"] in set(status.loc[~status["ok"], "requirement"]), name
