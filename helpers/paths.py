@@ -44,6 +44,9 @@ def notebook_sources(names: tuple[str, ...] = NOTEBOOK_ORDER) -> list[Path]:
 COHORT_CSV: Path = DATA_DIR / "cohort.csv"
 ADVERSE_EVENTS_CSV: Path = DATA_DIR / "adverse_events.csv"
 PUBLISHED_CSV: Path = DATA_DIR / "published.csv"
+#: The synthetic cohort's outcome model: effect sizes, the search that chose them, the hazard ratios they give.
+SYNTHETIC_EFFECTS_CSV: Path = DATA_DIR / "synthetic_effects.csv"
+SYNTHETIC_EFFECTS_HRS_CSV: Path = DATA_DIR / "synthetic_effects_hrs.csv"
 #: The paper's own reporting, typed once for the reporting check (notebook 07): percentages of Tables 1 and 2 with
 #: their counts and stated denominators, and the statements (doses, BED, caliper, SMD, test rule) with quotes.
 PUBLISHED_PERCENTAGES_CSV: Path = DATA_DIR / "published_percentages.csv"

@@ -29,7 +29,7 @@ candidate_covariates = ["sex_group", "age_group", "hepatitis_type", "child_pugh_
                         "afp_group", "diameter_group", "bed_group", "pvtt_group", "ecog_group",
                         "prior_treatment_group"]  # type: list[str]  covariates of the Cox models (the eleven of Table 1)
 conf_type = "log-log"  # type: str  Kaplan-Meier confidence interval: log-log, log or plain
-treatment_effect_model = "univariate"  # type: str  Cox model whose arm hazard ratio is the treatment effect: univariate (the paper's) or multivariate
+treatment_effect_model = "univariate"  # type: str  Cox model whose arm hazard ratio is the treatment effect: univariate or multivariate (notebook 05 sets both beside the published hazard ratios and names the closer)
 km_max_months = 144  # type: int  end of the Kaplan-Meier x-axis (months), long enough for the late follow-up; counts every 24 months (12 up to 60)
 
 # %%

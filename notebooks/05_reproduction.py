@@ -26,12 +26,14 @@ build_dir = "build"  # type: str  output folder: results, figures, executed note
 
 # %%
 #| label: ledger
+import pandas as pd
 
 from helpers import results
+from helpers.report import fmt
 from helpers.report.display import show_df
 from helpers.results import write_result
-from helpers.results.ledger import agreement, published_vs_reproduced
-from helpers.results.rows import ledger_rows
+from helpers.results.ledger import agreement, published_vs_reproduced, treatment_model_comparison
+from helpers.results.rows import ledger_rows, treatment_model_rows
 
 results.start("05_reproduction", build_dir)
 comparison = published_vs_reproduced(build_dir)
@@ -61,3 +63,31 @@ show_df(km[["quantity", "cohort", "endpoint", "arm", "months", "published", "rep
 #| tbl-cap: "Treatment hazard ratios after matching (SBRT+TACE vs SBRT): published vs reproduced."
 hr = compared[compared["quantity"].str.startswith("treatment_hr")]
 show_df(hr[["quantity", "endpoint", "published", "reproduced", "difference"]].round(3))
+
+# %% [markdown]
+# Which Cox model the paper's matched hazard ratios come from is checked here: they are set beside the
+# treatment term of both models of the matched cohort (notebook 03): the univariate one, whose p is close to
+# the log-rank test's, and the multivariable one (the treatment adjusted for the covariates that entered).
+# A published CI that excludes 1 beside a log-rank p above 0.05 points to the second. The likely model is the
+# one that agrees with the published CIs on significance for more endpoints and, among those, is closer (largest
+# difference of log HR and log CI bounds, summed over endpoints).
+
+# %%
+#| label: tbl-treatment-model
+#| tbl-cap: "Published matched hazard ratios (SBRT+TACE vs SBRT alone) beside the treatment hazard ratio of the univariate and the multivariable Cox model of the matched cohort: log distance, agreement on significance, and the model the published numbers most likely come from."
+treatment_models = treatment_model_comparison(build_dir)
+write_result(treatment_models, "treatment_model_comparison", build_dir,
+             numbers=treatment_model_rows(treatment_models))
+show_df(pd.DataFrame({
+    "Endpoint": treatment_models["endpoint"], "Model": treatment_models["model"],
+    "Published HR (95% CI)": [fmt.hr_ci(h, lo, hi, digits=3) for h, lo, hi in zip(
+        treatment_models["published_hr"], treatment_models["published_ci_lower"],
+        treatment_models["published_ci_upper"])],
+    "Reproduced HR (95% CI)": [fmt.hr_ci(h, lo, hi) for h, lo, hi in zip(
+        treatment_models["hr"], treatment_models["ci_lower"], treatment_models["ci_upper"])],
+    "p": [fmt.p_value(p) for p in treatment_models["p_value"]],
+    "Log distance": treatment_models["log_distance"].round(3),
+    "Same significance": treatment_models["same_significance"].map({True: "yes", False: "no"}),
+    "Likely model": treatment_models["likely"].map({True: "yes", False: ""}),
+}))
+

@@ -78,7 +78,7 @@ def deaths_only_in_child_pugh_b(cohort: pd.DataFrame, ae: pd.DataFrame):
     return out, ae
 
 
-def tiny_arms(cohort: pd.DataFrame, ae: pd.DataFrame, n_control: int = 8, n_treated: int = 4):
+def tiny_arms(cohort: pd.DataFrame, ae: pd.DataFrame, n_control: int = 8, n_treated: int = 5):
     """The first eligible-looking patients of each arm only (a small centre's extract)."""
     keep = pd.concat([cohort[cohort["arm"] == "SBRT"].head(n_control * 2),
                       cohort[cohort["arm"] == "SBRT+TACE"].head(n_treated * 2)]).index

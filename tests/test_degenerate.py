@@ -252,9 +252,9 @@ def test_tiny_arms_use_fishers_exact_test(runs):
     assert len(compared) > 0 and compared.str.startswith("Fisher").all()
     notes = _result(run, "analysis_notes")
     assert notes["note"].str.contains("Fisher's exact test for").any()
-    # Three matched patients, one death: the Cox iterations diverge, reported as such.
+    # Four matched patients, one death: the Cox iterations diverge, reported as such.
     hr = _result(run, "treatment_hr").set_index(["cohort", "endpoint"])
-    assert hr.loc[("after", "OS"), "n"] == 3
+    assert hr.loc[("after", "OS"), "n"] == 4
     assert hr.loc[("after", "OS"), "note"].startswith("did not converge in 20 iterations")
     assert "did not converge" in _report_text(run)
 

@@ -301,6 +301,80 @@ class ResultNumbers:
         return int(exact), int(compared)
 
 
+    # the synthetic cohort's outcome model (notebook 00)
+    def synthetic_effects(self) -> Linked:
+        """'Child-Pugh B (vs A) on death 6, ... and HCV (vs HBV) on in-field recurrence 13' (generator HRs), or
+        'none (the input is not the synthetic cohort)'."""
+        rows = self.numbers.find("synthetic_generator_hr")
+        if not len(rows):
+            return Linked("none (the input is not the synthetic cohort)")
+        return join_linked([Linked.number(f"{r.note} {r.value:g}", self.get("synthetic_generator_hr",
+                                                                              variable=r.variable))
+                            for r in rows.itertuples()])
+
+    def synthetic_plausible_range(self) -> Linked:
+        """The range of hazard ratios notebook 00 calls plausible, e.g. '1/4–4'."""
+        n = self.get("synthetic_plausible_hr")
+        if n is None or n.missing:
+            return Linked("not stated (the input is not the synthetic cohort)")
+        return Linked.number(f"1/{n.value:g}–{n.value:g}", n)
+
+    def synthetic_forced(self) -> Linked:
+        """Where a small group forces a resulting univariate HR outside 1/4-4, with the group sizes and HRs."""
+        rows = self.numbers.find("synthetic_univariate_hr")
+        rows = rows[rows["note"].str.startswith("forced")] if len(rows) else rows
+        if not len(rows):
+            return compose("no resulting univariate hazard ratio lies outside ", self.synthetic_plausible_range())
+        parts = []
+        for (effect, endpoint), g in rows.groupby(["variable", "endpoint"], sort=False):
+            words = g["note"].iloc[0].removeprefix("forced: ")
+            n = [self.get("synthetic_group_n", cohort=c, variable=effect) for c in ("before", "after")]
+            hrs = [Linked.number(f"{self.get('synthetic_univariate_hr', cohort=c, endpoint=endpoint, variable=effect).value:.2f}",
+                                 self.get("synthetic_univariate_hr", cohort=c, endpoint=endpoint, variable=effect))
+                   for c in ("before", "after")]
+            first = self.get("synthetic_univariate_hr", cohort="before", endpoint=endpoint, variable=effect)
+            parts.append(compose(Linked.number(f"{words} for {endpoint}", first), " (",
+                                 Linked.number(f"{int(n[0].value)}", n[0]),
+                                 " patients before matching, ", Linked.number(f"{int(n[1].value)}", n[1]),
+                                 " after; HR ", hrs[0], " and ", hrs[1], ")"))
+        return join_linked(parts)
+
+    def treatment_model_statement(self) -> Linked:
+        """Which Cox model of the matched cohort the published matched HRs most likely come from, from the
+        comparison of notebook 05 (``treatment_model_distance``, ``treatment_model_likely``)."""
+        likely = [r.note for r in self.numbers.find("treatment_model_likely").itertuples() if r.value == 1]
+        if not likely:
+            return Linked("no Cox model of the matched cohort could be compared with the published hazard ratios")
+        rows = self.numbers.find("treatment_model_distance")
+        endpoints = sorted(dict.fromkeys(rows["endpoint"]), key=lambda e: ("OS", "PFS", "LC").index(e)
+                           if e in ("OS", "PFS", "LC") else 3)
+        models = list(dict.fromkeys(rows["level"]))
+
+        def model_hrs(model: str) -> Linked:
+            return join_linked([compose(f"{ep} ", self.cox_hr("after", ep, model)) for ep in endpoints])
+
+        published = join_linked([compose(f"{ep} ", self.published("treatment_hr", "{:.3f}", cohort="after",
+                                                                   arm=TREATED_ARM, endpoint=ep), ", 95% CI ",
+                                         self.published("treatment_hr_ci_lower", "{:.3f}", cohort="after",
+                                                        arm=TREATED_ARM, endpoint=ep), "–",
+                                         self.published("treatment_hr_ci_upper", "{:.3f}", cohort="after",
+                                                        arm=TREATED_ARM, endpoint=ep)) for ep in endpoints])
+        others = [m for m in models if m != likely[0]]
+        agree = (rows.loc[rows["level"] == likely[0], "note"] == "same significance").all()
+        return compose("the published matched hazard ratios (", published, ") are closest to the treatment term of "
+                       f"the {likely[0]} Cox model of the matched cohort (", model_hrs(likely[0]), ")",
+                       *(compose(f" rather than the {m} one (", model_hrs(m), ")") for m in others),
+                       f", and {'agree' if agree else 'do not agree'} with it on significance for every endpoint: "
+                       f"they most likely come from a {likely[0]} model")
+
+    def cox_hr(self, cohort: str, endpoint: str, model: str, term: str = f"arm[{TREATED_ARM}]") -> Linked:
+        """A Cox term's hazard ratio with CI and p, e.g. 'HR 0.45, 95% CI 0.21–0.94, p = 0.033'."""
+        n = self.get("cox_hr", cohort=cohort, endpoint=endpoint, variable=term, level=model)
+        if n is None or n.missing:
+            return Linked.number(fmt.hr_text(float("nan"), float("nan"), float("nan"), n.note if n else ""), n)
+        return compose(Linked.number(fmt.hr_text(n.value, n.ci_lower, n.ci_upper), n), ", ",
+                       Linked.number(fmt.p_text(n.p_value), n))
+
     # the trial the paper calls for (notebook 07)
     def trial(self, source: str, endpoint: str) -> Linked:
         """'44 events (210 patients)' for a sized trial (source 'published' or 'reproduced'), else

@@ -148,3 +148,60 @@ def verdict_summary(judged: pd.DataFrame) -> pd.DataFrame:
     first = judged.groupby(["quantity", "cohort"])[["check", "tolerance"]].first()
     order = judged[["quantity", "cohort"]].drop_duplicates().set_index(["quantity", "cohort"]).index
     return first.join(counts).reindex(order).reset_index()
+
+
+#: The Cox models whose treatment term the published matched hazard ratios are compared with.
+TREATMENT_MODELS = ("univariate", "multivariate")
+
+
+def treatment_model_comparison(build: str | os.PathLike | None = None, ledger: pd.DataFrame | None = None,
+                               treated_arm: str = "SBRT+TACE", alpha: float = 0.05) -> pd.DataFrame:
+    """The published matched treatment hazard ratios beside the arm's term of both Cox models of the matched cohort.
+
+    For each endpoint with a published ``treatment_hr`` after matching, and each model of
+    :data:`TREATMENT_MODELS` (the ``cox_hr`` numbers of notebook 03, term ``arm[<treated_arm>]``):
+    the published HR and CI, the reproduced ones and p, ``log_distance`` (the largest absolute
+    difference of log HR, log lower and log upper bound), whether each CI excludes 1, and whether
+    they agree on it (``same_significance``). ``likely`` marks, over all endpoints, the model that
+    agrees on significance with more endpoints and, among those, has the smaller summed distance:
+    the model the published numbers most likely come from.
+
+    Examples
+    --------
+    The published OS HR (0.429, 0.206-0.894) excludes 1, beside a log-rank p of 0.069; a univariate
+    Cox HR has about the log-rank test's p, so a multivariable HR close to it that excludes 1 is the
+    likelier source.
+    """
+    ledger = load_published() if ledger is None else ledger
+    table = NumberTable.read(build)
+    term = f"arm[{treated_arm}]"
+    rows = []
+    hr_rows = ledger[(ledger["quantity"] == "treatment_hr") & (ledger["cohort"] == "after")]
+    for endpoint in hr_rows["endpoint"]:
+        pub = {stat: float(ledger.loc[(ledger["quantity"] == q) & (ledger["cohort"] == "after")
+                                      & (ledger["endpoint"] == endpoint), "value"].iloc[0])
+               for stat, q in (("hr", "treatment_hr"), ("ci_lower", "treatment_hr_ci_lower"),
+                               ("ci_upper", "treatment_hr_ci_upper"))}
+        for model in TREATMENT_MODELS:
+            try:
+                n = table.get("cox_hr", cohort="after", endpoint=endpoint, variable=term, level=model)
+                got = {"hr": n.value, "ci_lower": n.ci_lower, "ci_upper": n.ci_upper}
+                p = n.p_value
+            except KeyError:
+                got, p = {k: np.nan for k in pub}, np.nan
+            distance = max(abs(np.log(got[k]) - np.log(pub[k])) for k in pub)
+            pub_excl = pub["ci_upper"] < 1 or pub["ci_lower"] > 1
+            excl = bool(p < alpha)
+            rows.append(dict(cohort="after", endpoint=endpoint, model=model, published_hr=pub["hr"],
+                             published_ci_lower=pub["ci_lower"], published_ci_upper=pub["ci_upper"],
+                             published_excludes_1=pub_excl, hr=got["hr"], ci_lower=got["ci_lower"],
+                             ci_upper=got["ci_upper"], p_value=p, excludes_1=excl, log_distance=distance,
+                             same_significance=bool(excl == pub_excl and not np.isnan(p))))
+    out = pd.DataFrame(rows)
+    if not len(out):
+        return out.assign(likely=pd.Series(dtype=bool))
+    score = out.groupby("model").agg(agree=("same_significance", "sum"), distance=("log_distance", "sum"))
+    score = score[score["distance"].notna()]
+    best = score.sort_values(["agree", "distance"], ascending=[False, True]).index[0] if len(score) else ""
+    out["likely"] = out["model"] == best
+    return out

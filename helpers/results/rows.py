@@ -47,6 +47,12 @@ function                      quantity (key columns used)                       
 ``grid_rows``                 grid_n_matched (arm, level=cell); grid_n_unmatched,    --
                               grid_smd_max (level=cell); grid_hr (endpoint, arm,
                               level=cell; CI, p)
+``treatment_model_rows``      treatment_model_distance (cohort, endpoint,            treatment_hr (compared)
+                              level=model); treatment_model_likely (level=model)
+``synthetic_effect_rows``     synthetic_plausible_hr; synthetic_generator_hr,        --
+                              synthetic_hr_one_step_below,
+                              synthetic_group_n (cohort) (variable=effect);
+                              synthetic_univariate_hr (cohort, endpoint, variable)
 ============================  =====================================================  ==========================
 
 The matching summary is built here too (:func:`matching_summary`): its wide
@@ -362,3 +368,37 @@ def competing_test_rows(tests: pd.DataFrame, treated_arm: str) -> Rows:
         number("gray_test", r.gray_chi2, p_value=r.gray_p, note=r.gray_note, cohort=r.cohort, endpoint="LC"),
         number("fine_gray_shr", r.shr, ci_lower=r.ci_lower, ci_upper=r.ci_upper, p_value=r.shr_p, note=r.shr_note,
                cohort=r.cohort, endpoint="LC", arm=treated_arm))]
+
+
+def treatment_model_rows(comparison: pd.DataFrame) -> Rows:
+    """The published matched HRs vs each Cox model (``helpers.results.ledger.treatment_model_comparison``):
+    the largest log distance per endpoint and model (level), and the likely model (note) per model."""
+    rows = [number("treatment_model_distance", r.log_distance, p_value=r.p_value,
+                   note="same significance" if r.same_significance else "different significance",
+                   cohort=r.cohort, endpoint=r.endpoint, level=r.model) for r in comparison.itertuples()]
+    for model, g in comparison.groupby("model", sort=False):
+        rows.append(number("treatment_model_likely", int(g["likely"].any()), note=model, cohort="after", level=model))
+    return rows
+
+
+def synthetic_effect_rows(overview: pd.DataFrame, plausible_hr: float) -> Rows:
+    """The synthetic cohort's outcome model (``helpers.synthetic.effects.effects_overview``): the generator HR and
+    the HR one grid step below (note: what it fails) per effect (variable), the resulting univariate HR per
+    endpoint and cohort (with CI and p; note 'forced' when a small group forces it outside
+    1/``plausible_hr``-``plausible_hr``, itself a row)."""
+    rows = [number("synthetic_plausible_hr", plausible_hr)]
+    for effect, g in overview.groupby("effect", sort=False):
+        first = g.iloc[0]
+        rows.append(number("synthetic_generator_hr", first.generator_hr, note=f"{first.words} on {first.hazard}",
+                           variable=effect))
+        rows.append(number("synthetic_hr_one_step_below", first.hr_one_step_below, note=first.fails_one_step_below,
+                           variable=effect))
+        rows.append(number("synthetic_group_n", first.n_level_before, cohort="before", variable=effect))
+        rows.append(number("synthetic_group_n", first.n_level_after, cohort="after", variable=effect))
+    for r in overview.itertuples():
+        for cohort in ("before", "after"):
+            rows.append(number("synthetic_univariate_hr", getattr(r, f"hr_{cohort}"),
+                               ci_lower=getattr(r, f"ci_lower_{cohort}"), ci_upper=getattr(r, f"ci_upper_{cohort}"),
+                               p_value=getattr(r, f"p_{cohort}"), note=f"forced: {r.words}" if r.forced else r.words,
+                               cohort=cohort, endpoint=r.endpoint, variable=r.effect))
+    return rows

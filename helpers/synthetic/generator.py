@@ -21,11 +21,15 @@ How it is built (one fixed seed, so the files are byte-for-byte reproducible):
    progression-or-death and in-field recurrences in 0-12, 12-36, 36-60 and
    > 60 months are fixed so that the Kaplan-Meier 1-, 3- and 5-year rates
    reproduce the published ones before *and* after matching; event times are
-   drawn within those intervals. Deaths go preferentially to Child-Pugh B
-   patients, early progression to platelets < 100 (platelet count is not a
-   propensity covariate, so it is assigned after the outcomes, with the exact
-   before- and after-matching counts), in-field recurrence to HCV patients:
-   the prognostic signals the paper reports.
+   drawn within those intervals. Platelets < 100 (not a propensity covariate)
+   go at random to the published number of each group's patients. *Who* has
+   the events is drawn from a proportional-hazards model with stated hazard
+   ratios (``helpers.synthetic.effects``: Child-Pugh B on death, platelets
+   < 100 and male sex on death and progression, HCV on in-field recurrence),
+   the smallest on a grid that give the paper's Figure 3 significance pattern
+   in the report's own Cox models (:func:`search_outcome_model`). They are
+   written, with the search's provenance, to ``data/synthetic_effects.csv``,
+   and the hazard ratios they give to ``data/synthetic_effects_hrs.csv``.
 3. **Raw values** (age in years, platelet count, AFP, dose and fractions,
    diameter in cm, dates) are drawn inside the category each patient must be
    in, including values exactly on the cut-points (age 60, platelets 100,
@@ -35,11 +39,14 @@ How it is built (one fixed seed, so the files are byte-for-byte reproducible):
 5. **Toxicity** and **Table 2** (sites of first progression, subsequent
    therapy) with the published counts.
 
-Run ``python -m helpers.synthetic --out data`` (or ``make data``).
+Run ``python -m helpers.synthetic --out data`` (or ``make data``; about a minute, most of it the search).
+``generate(model=...)`` skips the search and uses a recorded model
+(:func:`helpers.synthetic.effects.model_from_table`), as the byte-for-byte test does.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 from pathlib import Path
 
@@ -49,6 +56,16 @@ import pandas as pd
 from helpers.data.derive import DAYS_PER_MONTH, PROPENSITY_COVARIATES, TABLE1_VARIABLES
 from helpers.data.published import load_published, published_value
 from helpers.data.schema import ADVERSE_EVENT_COLUMNS, ARMS, COHORT_COLUMNS
+from helpers.paths import SYNTHETIC_EFFECTS_CSV, SYNTHETIC_EFFECTS_HRS_CSV
+from helpers.synthetic.effects import (
+    HR_GRID,
+    OutcomeModel,
+    SearchResult,
+    effects_table,
+    linear_predictors,
+    realised_table,
+    search,
+)
 
 SEED: int = 20260313
 CUTOFF = pd.Timestamp("2025-09-30")
@@ -262,30 +279,48 @@ def _interval_of(t: float) -> int:
     return next(i for i, (lo, hi) in enumerate(INTERVALS) if t < hi or i == len(INTERVALS) - 1)
 
 
-def _assign_outcomes(rng: np.random.Generator, g: pd.DataFrame, group: str) -> pd.DataFrame:
-    """Give each patient of one group a death/progression history, sites, therapy, platelet group."""
+def _assign_outcomes(rng: np.random.Generator, g: pd.DataFrame, group: str, model: OutcomeModel) -> pd.DataFrame:
+    """Give each patient of one group a platelet group, a death/progression history, sites and therapy.
+
+    Platelets < 100 go to exactly the published number of the group's patients, at
+    random. Who has the group's events is drawn from the proportional-hazards model
+    ``model`` (``helpers.synthetic.effects``): each patient has latent times
+    ``E / exp(eta)`` (``E`` standard exponential) for death, progression and in-field
+    recurrence; the earliest latent deaths receive the group's death histories in
+    order, then, among the others, the earliest latent progressions the
+    progressions without death, and in each interval the scheduled in-field
+    recurrences go to the liver progressions with the earliest latent in-field time.
+    Every draw is made before the model is used, so two models compare on one draw.
+    """
     g = g.copy()
     n = len(g)
+    plt = np.full(n, ">=100", dtype=object)
+    plt[rng.choice(n, size=PLATELETS_LT_100[group], replace=False)] = "<100"
+    g["platelets_group"] = plt
     traj = _group_trajectories(rng, group)
-    # Severity: earlier death first, then earlier progression; frailty: Child-Pugh B (OS signal).
-    traj.sort(key=lambda t: (t["death"] if t["death"] is not None else 1000.0) + t["pfs"] / 1000.0)
-    frailty = 2.5 * (g["child_pugh_class"] == "B").to_numpy() + rng.normal(0, 1, n)
-    order = np.argsort(-frailty, kind="stable")
+    latent = {k: rng.exponential(1.0, n) for k in ("death", "progression", "in_field")}
+    eta = linear_predictors(model, g)
+    key = {k: latent[k] / np.exp(eta[k]) for k in latent}
+    dying = sorted((t for t in traj if t["death"] is not None), key=lambda t: t["death"])
+    progressing = sorted((t for t in traj if t["death"] is None), key=lambda t: t["pfs"])
+    by_death = np.argsort(key["death"], kind="stable")
+    dead_rows = set(by_death[:len(dying)].tolist())
+    rest = [r for r in np.argsort(key["progression"], kind="stable") if r not in dead_rows]
     pfs = np.full(n, np.nan)
     death = np.full(n, np.nan)
     progressed = np.zeros(n, bool)
-    for t, row in zip(traj, order[: len(traj)]):
+    for t, row in list(zip(dying, by_death)) + list(zip(progressing, rest)):
         pfs[row] = t["pfs"]
         progressed[row] = t["progressed"]
         death[row] = np.nan if t["death"] is None else t["death"]
     g["_pfs"], g["_death"], g["_progressed"] = pfs, death, progressed
 
-    # In-field recurrence: liver-only progressions in the scheduled intervals, HCV first (LC signal).
+    # In-field recurrence: liver-only progressions in the scheduled intervals, earliest latent in-field time first.
     infield = np.zeros(n, bool)
     prog_rows = np.flatnonzero(progressed)
     for k, count in enumerate(IN_FIELD[group]):
-        cands = [r for r in prog_rows if _interval_of(pfs[r]) == k and not infield[r]]
-        cands.sort(key=lambda r: (g["hepatitis_type"].iat[r] != "HCV", rng.random()))
+        cands = sorted((r for r in prog_rows if _interval_of(pfs[r]) == k and not infield[r]),
+                       key=lambda r: (key["in_field"][r], r))
         if len(cands) < count:
             raise RuntimeError(f"{group}: too few progressions in interval {k} for in-field recurrences")
         for r in cands[:count]:
@@ -327,12 +362,6 @@ def _assign_outcomes(rng: np.random.Generator, g: pd.DataFrame, group: str) -> p
     for i, r in enumerate(rest):
         therapy[r] = "single" if i < single else "multiple"
     g["subsequent_therapy"] = therapy
-    # Platelets < 100 go preferentially to early progression (PFS signal), exact count per group.
-    key = np.where(np.isnan(pfs), 500.0, pfs) + rng.normal(0, 25, n)
-    low = np.argsort(key, kind="stable")[: PLATELETS_LT_100[group]]
-    plt = np.full(n, ">=100", dtype=object)
-    plt[low] = "<100"
-    g["platelets_group"] = plt
     return g
 
 
@@ -406,16 +435,22 @@ def _date(start: pd.Timestamp, months: float) -> pd.Timestamp:
 # 4. Assembly
 # --------------------------------------------------------------------------
 
-def _eligible_patients(rng: np.random.Generator, ledger: pd.DataFrame, n_iter: int) -> pd.DataFrame:
-    table1 = _published_table1(ledger)
-    skel = construct_covariates(rng, table1, attempts=n_iter)
+def skeleton(seed: int = SEED, n_iter: int = 400) -> pd.DataFrame:
+    """The eligible patients' propensity covariates, their matching and group (arm x matched)."""
+    skel = construct_covariates(np.random.default_rng(seed), _published_table1(load_published()), attempts=n_iter)
     matched = _match(skel)
     skel["_matched"] = matched
     skel["_group"] = [f"{a} {'matched' if m else 'unmatched'}" for a, m in zip(skel["arm"], matched)]
+    return skel
+
+
+def _eligible_patients(skel: pd.DataFrame, model: OutcomeModel, seed: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Outcomes (drawn with their own generator, seeded by ``seed`` and the model's outcome seed), raw values, starts."""
+    out_rng = np.random.default_rng([seed, 1, model.outcome_seed])
     parts = []
     for group in GROUPS:
         g = skel[skel["_group"] == group]
-        parts.append(_assign_outcomes(rng, g, group))
+        parts.append(_assign_outcomes(out_rng, g, group, model))
     df = pd.concat(parts).sort_index()
     raw = _raw_values(rng, df)
     df = pd.concat([df, raw], axis=1)
@@ -529,11 +564,10 @@ def _adverse_events(rng: np.random.Generator, cohort: pd.DataFrame) -> pd.DataFr
     return ae.sort_values(["patient_id", "phase", "term"], kind="stable").reset_index(drop=True)
 
 
-def generate(seed: int = SEED, n_iter: int = 400) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Build the synthetic cohort and adverse-event tables (in the input files' column layout)."""
-    rng = np.random.default_rng(seed)
-    ledger = load_published()
-    eligible = _eligible_patients(rng, ledger, n_iter)
+def assemble(skel: pd.DataFrame, model: OutcomeModel, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohort and adverse-event tables for one outcome model (everything but the outcomes: seeded by ``seed``)."""
+    rng = np.random.default_rng([seed, 2])
+    eligible = _eligible_patients(skel, model, seed, rng)
     eligible["eligible_"] = True
     inel = _ineligible_patients(rng)
     inel["eligible_"] = False
@@ -557,6 +591,83 @@ def generate(seed: int = SEED, n_iter: int = 400) -> tuple[pd.DataFrame, pd.Data
     return cohort, ae
 
 
+@functools.lru_cache(maxsize=1)
+def _survival_defaults() -> dict[str, object]:
+    from helpers.parameters import notebook_parameters
+    from helpers.paths import notebook_sources
+
+    return {p.name: p.default for p in notebook_parameters(notebook_sources(("03_survival",)))}
+
+
+def report_cox(cohort: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The eligible cohort with endpoints and matching, and its Cox table as notebook 03 computes it by default.
+
+    The models are notebook 03's with its default parameters (``candidate_covariates``, ``entry_p``), read from
+    the notebook, so the search judges the cohort by the tables the report shows.
+    """
+    from helpers.data.derive import TABLE1_VARIABLES
+    from helpers.stats.survival import univariate_then_multivariate_cox
+    from helpers.synthetic.check import ENDPOINTS, analysis_frame
+
+    defaults = _survival_defaults()
+    df = analysis_frame(_parsed(cohort), cutoff=str(CUTOFF.date()))
+    levels = {v.column: list(v.levels) for v in TABLE1_VARIABLES} | {"arm": list(ARMS)}
+    tables = []
+    for cohort_name, sub in (("before", df), ("after", df[df["matched"]].reset_index(drop=True))):
+        for ep, (tcol, ecol) in ENDPOINTS.items():
+            t = univariate_then_multivariate_cox(sub, tcol, ecol, defaults["candidate_covariates"], levels=levels,
+                                                 entry_p=defaults["entry_p"], forced=("arm",))
+            tables.append(t.assign(cohort=cohort_name, endpoint=ep))
+    return df, pd.concat(tables, ignore_index=True)
+
+
+def _parsed(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The file-layout cohort with its date columns as dates (as the loader reads them)."""
+    out = cohort.copy()
+    for col in COHORT_COLUMNS:
+        if col.kind == "date":
+            out[col.name] = pd.to_datetime(out[col.name].replace("", np.nan))
+    return out
+
+
+def _calibrated(cohort: pd.DataFrame, ae: pd.DataFrame) -> bool:
+    from helpers.synthetic.check import compare_to_published
+
+    return bool(compare_to_published(_parsed(cohort), ae)["ok"].all())
+
+
+def search_outcome_model(skel: pd.DataFrame, seed: int = SEED) -> SearchResult:
+    """The smallest effects giving the paper's Figure 3 pattern (``helpers.synthetic.effects.search``)."""
+    def evaluate(model: OutcomeModel) -> pd.DataFrame:
+        return report_cox(assemble(skel, model, seed)[0])[1]
+
+    def accept(model: OutcomeModel) -> bool:
+        return _calibrated(*assemble(skel, model, seed))
+
+    return search(evaluate, accept)
+
+
+def generate(seed: int = SEED, n_iter: int = 400, model: OutcomeModel | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame] | None]:
+    """Build the synthetic cohort and adverse-event tables (in the input files' column layout).
+
+    Without ``model`` the outcome model is searched (:func:`search_outcome_model`) and the third item is
+    the content of ``data/synthetic_effects.csv`` and ``data/synthetic_effects_hrs.csv``; with ``model``
+    (e.g. read from the first, :func:`helpers.synthetic.effects.model_from_table`) it is used as given and
+    the third item is None.
+    """
+    skel = skeleton(seed, n_iter)
+    if model is not None:
+        cohort, ae = assemble(skel, model, seed)
+        return cohort, ae, None
+    result = search_outcome_model(skel, seed)
+    cohort, ae = assemble(skel, result.model, seed)
+    analysis, cox = report_cox(cohort)
+    source = (f"helpers/synthetic/generator.py, seed {seed}: smallest hazard ratios on the grid "
+              f"{'/'.join(f'{h:g}' for h in HR_GRID)} giving the paper's Figure 3 pattern")
+    return cohort, ae, (effects_table(result, analysis, source), realised_table(cox))
+
+
 def _to_file_layout(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame()
     for col in COHORT_COLUMNS:
@@ -566,15 +677,25 @@ def _to_file_layout(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write(out_dir: Path, seed: int = SEED) -> tuple[Path, Path]:
-    """Write ``cohort.csv`` and ``adverse_events.csv`` to ``out_dir``."""
-    cohort, ae = generate(seed)
+def write(out_dir: Path, seed: int = SEED, model: OutcomeModel | None = None) -> tuple[Path, ...]:
+    """Write ``cohort.csv``, ``adverse_events.csv`` and (when the model is searched) the two effects files."""
+    return write_tables(out_dir, *generate(seed, model=model))
+
+
+def write_tables(out_dir: Path, cohort: pd.DataFrame, ae: pd.DataFrame,
+                 effects: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> tuple[Path, ...]:
+    """Write the tables of :func:`generate` in the files' byte layout."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     p1, p2 = out_dir / "cohort.csv", out_dir / "adverse_events.csv"
     cohort.to_csv(p1, index=False, lineterminator="\n", float_format="%.10g")
     ae[[c.name for c in ADVERSE_EVENT_COLUMNS]].to_csv(p2, index=False, lineterminator="\n")
-    return p1, p2
+    if effects is None:
+        return p1, p2
+    p3, p4 = out_dir / SYNTHETIC_EFFECTS_CSV.name, out_dir / SYNTHETIC_EFFECTS_HRS_CSV.name
+    effects[0].to_csv(p3, index=False, lineterminator="\n", float_format="%.10g")
+    effects[1].to_csv(p4, index=False, lineterminator="\n", float_format="%.10g")
+    return p1, p2, p3, p4
 
 
 def main(argv: list[str] | None = None) -> None:
