@@ -55,7 +55,7 @@ test: $(STAMP) ## Run the test suite (in parallel: TEST_WORKERS processes, defau
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: benchmark
-benchmark: $(STAMP) ## Time every step on 10^3..10^6-patient cohorts (MatchIt too, with R) into build/benchmark/; SIZES=1e3,1e4 for a quick look
+benchmark: $(STAMP) ## Time every step on 10^3..10^6-patient cohorts (MatchIt too, with R) into build-benchmark/; SIZES=1e3,1e4 for a quick look
 	$(PY) -m benchmarks.run $(if $(SIZES),--sizes $(SIZES))
 
 .PHONY: lint

@@ -24,7 +24,7 @@ Memory is the peak resident set size over the whole process tree (this
 process and its children: the pipeline's notebook kernels, R), polled every
 50 ms with ``psutil``.
 
-Writes into ``build/benchmark/`` (``--out``): ``benchmark.csv`` (one row per
+Writes into ``build-benchmark/`` (``--out``): ``benchmark.csv`` (one row per
 size and step: seconds, peak MB, detail), ``benchmark.png`` (time against n
 per step, log-log), ``benchmark.md`` (the machine, the command and the table
 that the README's performance section quotes, with the targets of the issue
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
                         help="cohort sizes, comma-separated (default 1e3,1e4,1e5,1e6)")
-    parser.add_argument("--out", default=None, help="output folder (default build/benchmark)")
+    parser.add_argument("--out", default=None, help="output folder (default build-benchmark)")
     parser.add_argument("--no-r", dest="r", action="store_false", help="do not time MatchIt in R")
     parser.add_argument("--no-pipeline", dest="pipeline", action="store_false",
                         help="time the steps only, not the whole pipeline")

@@ -144,6 +144,7 @@ def figures_dir(out: str | os.PathLike | None = None) -> Path:
 def benchmark_dir(out: str | os.PathLike | None = None) -> Path:
     """Output of the benchmark (``python -m benchmarks.run``): its cohorts, runs, CSV, plot and table.
 
-    ``build/benchmark`` unless ``out`` is given (relative to the project root).
+    ``build-benchmark`` unless ``out`` is given (relative to the project root): beside ``build/``, not in it,
+    because every pipeline run (``make analysis``) replaces ``build/`` whole.
     """
-    return _absolute(out if out is not None else "build/benchmark")
+    return _absolute(out if out is not None else "build-benchmark")
