@@ -210,6 +210,6 @@ def test_the_discussion_statement_counts_direction_and_significance_across_every
         "at the 5% level in one of them")
     assert str(rb.grid_statement("OS")) == (
         "the hazard ratio favoured SBRT alone in one estimable of the two matching settings and was statistically "
-        "significant at the 5% level in zero of them")
+        "significant at the 5% level in none of them")
     assert str(rb.grid_range("OS")) == "from HR 1.20 (0.2 SD; 1:1) to HR 1.20 (0.2 SD; 1:1)"
     assert str(_text_numbers([]).overall_statement("OS")).startswith("no hazard ratio of the analyses")

@@ -103,8 +103,10 @@ class RobustnessNumbers(ResultNumbers):
                    f"{fmt.count_words(len(ok))} estimable of the {fmt.count_words(len(rows))}")
         where = f" in {counted} {what}" if lower in (0, len(ok)) else f" of {counted} {what}"
         level = f"at the {100 * alpha:g}% level"
+        how_many = ("none" if significant == 0 else "all" if significant == len(ok) and len(ok) > 1
+                    else fmt.count_words(significant))
         return Linked(f"the hazard ratio {direction}{where} and was statistically significant {level} in "
-                      f"{fmt.count_words(significant)} of them")
+                      f"{how_many} of them")
 
     def overall_statement(self, endpoint: str, alpha: float = 0.05) -> Linked:
         """Whether the direction and significance of the treatment HR hold across every analysis of notebook 06:
