@@ -14,7 +14,11 @@
    re-exported during the run cannot mix two versions in one build; notebook
    00 hashes the snapshot into ``results/input_summary.csv``.
 2. Each ``notebooks/NN_*.py`` (jupytext percent format) is converted to a
-   notebook and executed by papermill, with the parameters it declares.
+   notebook and executed by papermill, with the parameters it declares, in a
+   kernel of its own: a new process forked from one that has done the imports
+   (:mod:`helpers.kernels`; ``--kernels fresh`` starts a new interpreter
+   each). The executed notebook is written once, when it has finished or
+   failed (:class:`_SaveOnceManager`).
    The parameters show the paths as the user gave them (``build_dir =
    "build"``); the notebooks write into the staging folder because the
    pipeline sets ``HCC_BUILD_AS``/``HCC_BUILD_INTO`` (``helpers.paths``),
@@ -46,6 +50,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from helpers.imports import skip_unused_optional_imports
 from helpers.paths import (
     BUILD_AS_ENV,
     BUILD_INTO_ENV,
@@ -57,10 +62,63 @@ from helpers.paths import (
     notebook_sources,
 )
 
-# The jupyter_client kernel manager class for the notebooks' kernels; None is papermill's default (a new
-# interpreter per kernel). The test suite sets a faster one that still gives each notebook its own
-# process (tests/forkkernel.py); `make report` never changes it.
-KERNEL_MANAGER_CLASS: type | None = None
+skip_unused_optional_imports()  # before papermill imports nbformat (helpers.imports says why)
+
+
+class _SaveOnceManager:
+    """Papermill's execution manager, writing the executed notebook once, when it has finished or failed.
+
+    Papermill writes the whole notebook at the start and end of every cell
+    (about 270 writes of up to 4 MB per run); nothing reads it before the
+    notebook is done, so the writes are kept for the end (``notebook_complete``,
+    which papermill calls on success and on error alike).
+    """
+
+    _class = None
+
+    @classmethod
+    def get(cls):
+        if cls._class is None:
+            from papermill.engines import NotebookExecutionManager
+
+            class SaveOnce(NotebookExecutionManager):
+                _final = False
+
+                def save(self, **kwargs):
+                    if self._final:
+                        super().save(**kwargs)
+
+                def notebook_complete(self, **kwargs):
+                    self._final = True
+                    return super().notebook_complete(**kwargs)
+
+            cls._class = SaveOnce
+        return cls._class
+
+
+def _engine_name() -> str:
+    """Register (once) and name papermill's nbclient engine with :class:`_SaveOnceManager`."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    name = "hcc-save-once"
+    if name not in papermill_engines._engines:
+
+        class SaveOnceEngine(NBClientEngine):
+            @classmethod
+            def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                                 autosave_cell_every=30, **kwargs):
+                nb_man = _SaveOnceManager.get()(nb, output_path=output_path, progress_bar=progress_bar,
+                                                log_output=log_output, autosave_cell_every=autosave_cell_every)
+                nb_man.notebook_start()
+                try:
+                    cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+                finally:
+                    nb_man.cleanup_pbar()
+                    nb_man.notebook_complete()
+                return nb_man.nb
+
+        papermill_engines.register(name, SaveOnceEngine)
+    return name
 
 
 def parse_parameter(name: str, text: str) -> object:
@@ -244,14 +302,16 @@ def _kernel_config(sockets: str):
 
 
 def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object], progress: str = "",
-                     shown_dir: str | None = None) -> Path:
+                     shown_dir: str | None = None, kernels: str = "fresh") -> Path:
     """Convert ``source`` to .ipynb and execute it with papermill; return the executed notebook.
 
     With ``progress`` (a prefix such as ``"[3/6] 02_matching:"``), the
     section headings are printed as the execution reaches them. With
     ``shown_dir`` (the notebooks folder as the user named the build, e.g.
     ``"build/notebooks"``), papermill's metadata records that folder and the
-    source's path in the project instead of the staging paths.
+    source's path in the project instead of the staging paths. ``kernels``
+    is ``"fork"`` (inside :func:`helpers.kernels.forked_kernels`) or
+    ``"fresh"`` (a new interpreter, papermill's default).
     """
     import jupytext
     import papermill
@@ -272,11 +332,16 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
         logger.setLevel(logging.INFO)
         logger.propagate = False  # papermill's own INFO lines (cell outputs) are not for the console
     sockets = tempfile.mkdtemp(prefix="hcc-kernel-")
-    manager = {"kernel_manager_class": KERNEL_MANAGER_CLASS} if KERNEL_MANAGER_CLASS is not None else {}
+    manager = {}
+    if kernels == "fork":
+        from helpers.kernels import ForkingKernelManager
+
+        manager["kernel_manager_class"] = ForkingKernelManager
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=params, cwd=str(ROOT),
                                    kernel_name="python3", progress_bar=False, log_output=bool(printer),
-                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets), **manager)
+                                   stdout_file=None, stderr_file=None, config=_kernel_config(sockets),
+                                   engine_name=_engine_name(), **manager)
     finally:
         unexecuted.unlink(missing_ok=True)
         shutil.rmtree(sockets, ignore_errors=True)
@@ -288,13 +353,29 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
     return executed
 
 
-def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]) -> int:
+def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object], kernels: str | None = None) -> int:
     """Snapshot and validate the inputs, then execute every notebook; returns a process exit code.
 
     ``cohort``, ``adverse_events`` and ``out`` are passed to the notebooks as
     given (a relative ``out`` is relative to the project root); they read
     the snapshot and write into the staging folder (see the module docstring).
+    ``kernels``: ``"fork"`` (each notebook's kernel forked from a process that
+    has done the imports, started now so that its imports run while the inputs
+    are validated; :mod:`helpers.kernels`) or ``"fresh"`` (a new interpreter
+    each); default :func:`helpers.kernels.default_mode`.
     """
+    from helpers.kernels import default_mode
+
+    kernels = kernels or default_mode()
+    with contextlib.ExitStack() as stack:
+        if kernels == "fork":
+            from helpers.kernels import LIBRARIES, forked_kernels, notebook_imports
+
+            stack.enter_context(forked_kernels((*LIBRARIES, *notebook_imports(notebook_sources())), cwd=ROOT))
+        return _run(cohort, adverse_events, out, overrides, kernels)
+
+
+def _run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object], kernels: str) -> int:
     from helpers.data.load import DataValidationError, load_study, save_validated
 
     final = build_dir(out)
@@ -335,7 +416,8 @@ def run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object]
             executed = staging / "notebooks" / f"{source.stem}.ipynb"
             try:
                 execute_notebook(source, staging / "notebooks", parameters,
-                                 progress=f"[{i}/{len(sources)}] {source.stem}:", shown_dir=shown_notebooks)
+                                 progress=f"[{i}/{len(sources)}] {source.stem}:", shown_dir=shown_notebooks,
+                                 kernels=kernels)
             except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
                 print(f"[{i}/{len(sources)}] {failure_message(err, source.stem, executed)}", file=sys.stderr)
                 print(f"The previous build in {_shown(final)} is untouched.", file=sys.stderr)
@@ -359,9 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="papermill parameter override, e.g. -p ratio 3 -p caliper_sd 0.1")
+    parser.add_argument("--kernels", choices=("fork", "fresh"), default=None,
+                        help="fork: each notebook's kernel forked from a process that has done the imports "
+                             "(default on Linux); fresh: a new interpreter each (default elsewhere; "
+                             "also HCC_KERNELS=fresh)")
     args = parser.parse_args(argv)
     overrides = {name: parse_parameter(name, value) for name, value in args.parameter}
-    return run(args.cohort, args.adverse_events, args.out, overrides)
+    return run(args.cohort, args.adverse_events, args.out, overrides, kernels=args.kernels)
 
 
 if __name__ == "__main__":

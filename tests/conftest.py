@@ -1,14 +1,12 @@
 """Shared test options: R cross-checks run only with --run-r (make crosscheck); tests that share a build
 run on one worker of `make test`'s parallel run (pytest-xdist, ``--dist loadgroup``; see ``scheduling.py``),
-the slowest first; the notebooks' kernels are forked from a process that has imported the libraries
-(``forkkernel.py``)."""
+the slowest first."""
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
 
-import forkkernel
 import pytest
 import scheduling
 
@@ -61,8 +59,6 @@ def _slowest_first(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The notebooks' kernels of the runs made in this process are forked from a zygote (forkkernel.py).
-    forkkernel.install()
     # On the controller of a parallel run: the folder in which the workers leave their tests' groups.
     if getattr(config, "workerinput", None) is None and config.pluginmanager.hasplugin("xdist"):
         config.stash[_GROUPS_DIR] = tempfile.mkdtemp(prefix="hcc-xdist-groups-")
@@ -96,7 +92,9 @@ def default_build(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("run") / "build"
     # the inputs named relative to the working directory, as `make report` names them (data/cohort.csv)
-    assert pipeline.run(os.path.relpath(COHORT_CSV), os.path.relpath(ADVERSE_EVENTS_CSV), str(out), {}) == 0
+    # kernels forked from a preloaded process; test_two_runs_write_byte_identical_results compares a fresh run
+    assert pipeline.run(os.path.relpath(COHORT_CSV), os.path.relpath(ADVERSE_EVENTS_CSV), str(out), {},
+                        kernels="fork") == 0
     return out
 
 

@@ -2,8 +2,7 @@
 
 Each case of ``tests/degenerate_cases.py`` is run end to end, as a user
 would: ``python -m helpers.pipeline`` (validation, then every notebook under
-papermill; here through ``tests/forkkernel.py``, the same command line with
-faster-starting kernels) and ``python -m helpers.render`` (the manuscript,
+papermill) and ``python -m helpers.render`` (the manuscript,
 pip-only renderer). The tests then check what the results files and the rendered
 report say about the degenerate feature: the estimate is "not estimable"
 with its reason, never ``nan``, and the reason is listed in the analysis
@@ -41,8 +40,7 @@ def _run_case(case: DegenerateCase, folder: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     # Paths relative to the project root, as `make report DATA=... OUT=...` gives them: the pages must show
     # them as given (test_pages_name_no_machine_path).
-    # tests/forkkernel.py is `python -m helpers.pipeline` with kernels forked from a preloaded process.
-    args = [sys.executable, os.path.join("tests", "forkkernel.py"), "--cohort", os.path.relpath(cohort, ROOT),
+    args = [sys.executable, "-m", "helpers.pipeline", "--cohort", os.path.relpath(cohort, ROOT),
             "--adverse-events", os.path.relpath(ae, ROOT), "--out", os.path.relpath(out, ROOT)]
     for name, value in case.parameters.items():
         args += ["-p", name, repr(value)]

@@ -102,16 +102,15 @@ def _tree_digest(folder) -> dict[str, str]:
 def test_two_runs_write_byte_identical_results(build, tmp_path, monkeypatch):
     """Same input and parameters, another output folder: every results file has the same bytes.
 
-    The second run starts its kernels as `make report` does (a new interpreter each, papermill's
-    default), the session's build forked them (``tests/forkkernel.py``): the same bytes also show
-    that the test suite's faster kernels compute what production's do.
+    The second run starts each kernel as a new interpreter (``--kernels fresh``, papermill's default),
+    the session's build forked them from a process that had done the imports (``helpers.kernels``,
+    the default on Linux): the same bytes also show that forked kernels compute what new interpreters do.
     """
     from helpers.paths import ROOT
 
     inputs = _tree_digest(ROOT / "data")
     other = tmp_path / "elsewhere" / "build"
-    monkeypatch.setattr(pipeline, "KERNEL_MANAGER_CLASS", None)
-    assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(other), {}) == 0
+    assert pipeline.run(str(COHORT_CSV), str(ADVERSE_EVENTS_CSV), str(other), {}, kernels="fresh") == 0
     first, second = _tree_digest(build / "results"), _tree_digest(other / "results")
     assert len(first) >= 18
     assert first.keys() == second.keys()

@@ -44,7 +44,7 @@ def test_fast(i):
 
 def test_each_group_runs_on_one_worker_and_the_slow_group_first(pytester: pytest.Pytester, monkeypatch):
     here = Path(__file__).parent
-    for name in ("conftest.py", "scheduling.py", "forkkernel.py"):
+    for name in ("conftest.py", "scheduling.py"):
         shutil.copy(here / name, pytester.path / name)
     monkeypatch.setenv("PYTHONPATH", str(here.parent))  # conftest.py imports helpers
     pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n    r_crosscheck: R\n")
