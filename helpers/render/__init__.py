@@ -51,9 +51,13 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .errors import RenderError
-from .pipeline import FORMATS, PipRenderer, RenderResult
-from .quarto import quarto_executable, quarto_version, render_quarto
+from helpers.imports import skip_unused_optional_imports
+
+skip_unused_optional_imports()  # before nbformat is imported (helpers.imports says why)
+
+from .errors import RenderError  # noqa: E402
+from .pipeline import FORMATS, PipRenderer, RenderResult  # noqa: E402
+from .quarto import quarto_executable, quarto_version, render_quarto  # noqa: E402
 
 __all__ = ["render", "RenderError", "RenderResult", "FORMATS", "choose_engine"]
 

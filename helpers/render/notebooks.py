@@ -11,6 +11,7 @@ identifier, else cells tagged with it.
 from __future__ import annotations
 
 import base64
+import html
 import re
 import struct
 from dataclasses import dataclass, field
@@ -176,6 +177,32 @@ PAGE_CSS = """
 """
 
 
+_NETWORK = re.compile(r"""^(https?:)?//""")
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
+_LINK = re.compile(r"<link\b[^>]*>", re.I)
+_ATTR = re.compile(r"""\b([\w-]+)\s*=\s*("[^"]*"|'[^']*')""")
+_CELL_DIV = re.compile(r'(<div\b[^>]*?)\bid="cell-id=([^"]*)"')
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    """The attributes of the start tag ``tag`` (quoted values only, as nbconvert writes them)."""
+    return {m.group(1).lower(): html.unescape(m.group(2)[1:-1]) for m in _ATTR.finditer(tag.split(">", 1)[0])}
+
+
+def _local_only(page: str) -> str:
+    """``page`` without the scripts and stylesheets it would load from the network (require.js, MathJax)."""
+
+    def script(m: re.Match) -> str:
+        return "" if _NETWORK.match(_attributes(m.group(0)).get("src", "")) else m.group(0)
+
+    def link(m: re.Match) -> str:
+        attrs = _attributes(m.group(0))
+        remote = _NETWORK.match(attrs.get("href", "")) and "stylesheet" in attrs.get("rel", "").split()
+        return "" if remote else m.group(0)
+
+    return _LINK.sub(link, _SCRIPT.sub(script, page))
+
+
 def render_notebook_page(notebook: Path, out_html: Path, *, back_href: str | None = None,
                          title: str | None = None, anchors: list[str] | None = None) -> list[str]:
     """Write ``notebook`` (executed) as a self-contained HTML page.
@@ -186,8 +213,11 @@ def render_notebook_page(notebook: Path, out_html: Path, *, back_href: str | Non
     removed: the page loads nothing from outside. ``anchors`` are extra cell
     identifiers (cell ids or tags, as an embed may use) that must get an id
     too. Returns the anchors placed.
+
+    The page is nbconvert's ``lab`` template as it writes it; only its tags
+    are edited (each cell is ``<div class="jp-Cell ..." id="cell-id=<id>">``),
+    so nothing else of the page is parsed or re-serialized.
     """
-    from bs4 import BeautifulSoup  # noqa: PLC0415
     from nbconvert import HTMLExporter  # noqa: PLC0415
 
     nb = nbformat.read(str(notebook), as_version=4)
@@ -209,38 +239,27 @@ def render_notebook_page(notebook: Path, out_html: Path, *, back_href: str | Non
     exporter = HTMLExporter(template_name="lab")
     exporter.embed_images = True
     body, _ = exporter.from_notebook_node(nb)
-    soup = BeautifulSoup(body, "html.parser")
-    for tag in soup.find_all("script", src=True):
-        if re.match(r"^(https?:)?//", tag["src"]):
-            tag.decompose()
-    for tag in soup.find_all("link", href=True):
-        if re.match(r"^(https?:)?//", tag["href"]) and "stylesheet" in (tag.get("rel") or []):
-            tag.decompose()
+    body = _local_only(body)
 
-    found = []
-    for cell_id, label in labels_by_id.items():
-        div = soup.find(id=f"cell-id={cell_id}")
-        if div is None:
-            continue
-        div["id"] = label
-        div["data-cell-id"] = cell_id
+    found: list[str] = []
+
+    def cell_div(m: re.Match) -> str:
+        cell_id = html.unescape(m.group(2))
+        label = labels_by_id.get(cell_id)
+        if label is None:
+            return m.group(0)
         found.append(label)
+        return f'{m.group(1)}id="{html.escape(label)}" data-cell-id="{html.escape(cell_id)}"'
 
-    style = soup.new_tag("style")
-    style.string = PAGE_CSS
-    (soup.head or soup).append(style)
-    if soup.body is not None:
-        banner = soup.new_tag("div", attrs={"class": "hcc-nb-banner"})
-        strong = soup.new_tag("strong")
-        strong.string = f"Notebook {notebook.stem}"
-        banner.append(strong)
-        banner.append(" — executed by papermill; outputs as embedded in the report.")
-        if back_href:
-            banner.append(" ")
-            a = soup.new_tag("a", href=back_href)
-            a.string = "← Back to the article"
-            banner.append(a)
-        soup.body.insert(0, banner)
+    body = _CELL_DIV.sub(cell_div, body)
+    found = [label for label in labels_by_id.values() if label in found]  # in the notebook's order, once each
+    body = body.replace("</head>", f"<style>{PAGE_CSS}</style></head>", 1)
+    banner = (f'<div class="hcc-nb-banner"><strong>Notebook {html.escape(notebook.stem)}</strong>'
+              " — executed by papermill; outputs as embedded in the report.")
+    if back_href:
+        banner += f' <a href="{html.escape(back_href)}">← Back to the article</a>'
+    banner += "</div>"
+    body = re.sub(r"(<body\b[^>]*>)", lambda m: m.group(1) + banner, body, count=1)
     out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(str(soup), encoding="utf-8")
+    out_html.write_text(body, encoding="utf-8")
     return found

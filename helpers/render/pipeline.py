@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import multiprocessing
+import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +82,54 @@ def _as_list(v: Any) -> list[Any]:
     if v is None:
         return []
     return v if isinstance(v, list) else [v]
+
+
+class _PagePool:
+    """The notebook pages, rendered in worker processes while the article is written.
+
+    Every executed notebook of the build gets its page at once, with an anchor
+    at each labelled cell (what an embed or an inline number links to); the
+    renderer later takes the pages it needs (:meth:`page`), renders in
+    this process any that needs other anchors (a cell id or tag), and removes
+    the pages nothing links to. A page that failed is rendered again in this
+    process, where its error is reported.
+    """
+
+    def __init__(self, notebooks: list[Path], pages: Path) -> None:
+        self.pages = pages
+        self.futures: dict[Path, Future] = {}
+        if not notebooks:
+            self.pool = None
+            return
+        workers = max(1, min(len(notebooks), (os.cpu_count() or 2) - 1, 4))
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        self.pool = ProcessPoolExecutor(workers, mp_context=context)
+        for nb in notebooks:
+            self.futures[nb.resolve()] = self.pool.submit(
+                nbs.render_notebook_page, nb, self.path(nb), back_href="../index.html")
+
+    def path(self, notebook: Path) -> Path:
+        return self.pages / f"{notebook.stem}.html"
+
+    def page(self, notebook: Path, labels: list[str]) -> list[str] | None:
+        """The anchors of ``notebook``'s page if it was rendered here with every one of ``labels``, else None."""
+        future = self.futures.pop(notebook.resolve(), None)
+        if future is None:
+            return None
+        try:
+            anchors = future.result()
+        except Exception:  # noqa: BLE001 - rendered again by the caller, which reports the error
+            return None
+        return anchors if set(labels) <= set(anchors) else None
+
+    def close(self) -> None:
+        """Wait for the workers; remove the pages nobody took."""
+        if self.pool is None:
+            return
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for notebook in self.futures:
+            self.path(notebook).unlink(missing_ok=True)
+        self.futures.clear()
 
 
 class PipRenderer:
@@ -158,6 +210,15 @@ class PipRenderer:
         shutil.rmtree(self.work, ignore_errors=True)
         self.report.mkdir(parents=True)
         self.media.mkdir(parents=True)
+        notebooks = sorted(p for p in (self.out / "notebooks").glob("*.ipynb") if not p.name.startswith("."))
+        self._pages = _PagePool(notebooks, self.report / "notebooks")
+        try:
+            return self._render_article(front, body, fm_lines, meta, execute)
+        finally:
+            self._pages.close()
+
+    def _render_article(self, front: dict[str, Any], body: str, fm_lines: int, meta: dict[str, Any],
+                        execute: dict[str, Any]) -> RenderResult:
 
         # 1-2. code cells, inline code, shortcodes
         executor = Executor(self.article.parent, {"HCC_BUILD_DIR": str(self.out), "MPLBACKEND": "Agg"})
@@ -422,8 +483,9 @@ class PipRenderer:
                                   f"{seen_stems[nb_path.stem]} and {nb_path}")
             seen_stems[nb_path.stem] = nb_path
             page = self.report / "notebooks" / f"{nb_path.stem}.html"
-            anchors = nbs.render_notebook_page(nb_path, page, back_href="../index.html",
-                                               anchors=labels)
+            anchors = self._pages.page(nb_path, labels)
+            if anchors is None:
+                anchors = nbs.render_notebook_page(nb_path, page, back_href="../index.html", anchors=labels)
             missing = [lb for lb in labels if lb not in anchors]
             if missing:
                 raise RenderError(f"notebook page {page.name}: no anchor for cell(s) {missing}")
