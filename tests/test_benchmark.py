@@ -46,3 +46,22 @@ def test_benchmark_smoke_run_writes_csv_plot_and_table(tmp_path):
     table = (tmp_path / "benchmark.md").read_text()
     assert "| step | 10^3 |" in table and "| matching |" in table and "Machine:" in table
     assert (tmp_path / "benchmark.png").stat().st_size > 10_000
+
+
+def test_the_default_reports_time_is_judged_against_the_target_and_kept_out_of_the_size_table():
+    from benchmarks.run import REPORT_STEP, table_markdown, targets_markdown
+
+    rows = pd.DataFrame([
+        {"n": 1000, "step": "matching", "seconds": 0.002, "peak_mb": 10.0, "detail": ""},
+        {"n": 190, "step": REPORT_STEP, "seconds": 23.4, "peak_mb": 900.0,
+         "detail": "exit 0; rendered by pip-only (pandoc + typst)"},
+        {"n": 190, "step": "  make report: analysis", "seconds": 15.0, "peak_mb": float("nan"), "detail": ""},
+        {"n": 190, "step": "  make report: render", "seconds": 8.4, "peak_mb": float("nan"), "detail": ""}])
+    assert "| step | 10^3 |" in table_markdown(rows) and "190" not in table_markdown(rows)
+    line = targets_markdown(rows).splitlines()[-1]
+    assert line == (f"- {REPORT_STEP}, 190 patients, installation excluded: at most 20 s; measured 23.4 s "
+                    "(analysis 15.0 s, render 8.4 s; exit 0; rendered by pip-only (pandoc + typst)): MISSED")
+    rows.loc[1, "seconds"] = 19.9
+    assert targets_markdown(rows).endswith(": met")
+    rows.loc[1, "detail"] = "render: exit 1; see default.log"
+    assert "MISSED (did not finish: render: exit 1" in targets_markdown(rows)
