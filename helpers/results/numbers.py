@@ -161,7 +161,8 @@ class NumberTable:
 
     def __init__(self, df: pd.DataFrame):
         self.df = df
-        self._by_key = {tuple(r[list(KEY_COLUMNS)]): r for _, r in df.iterrows()}
+        # each key to its row (a later row with the same key wins), built column-wise: no row Series
+        self._by_key = dict(zip(zip(*(df[c] for c in KEY_COLUMNS)), df.to_dict("records")))
 
     @classmethod
     def read(cls, build: str | os.PathLike | None = None) -> NumberTable:
