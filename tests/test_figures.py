@@ -1,6 +1,8 @@
 """Figures that do not grow with the cohort: the rug of the propensity density, rasterized SVGs."""
 from __future__ import annotations
 
+import io
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -53,3 +55,47 @@ def test_svg_above_the_limit_embeds_its_marks_as_an_image():
     assert b"<!-- Residuals -->" in small  # the title is still vector text (matplotlib names it)
     assert len(small) < len(vector) / 2
     plt.close(fig)
+
+
+def _example_figure():
+    matplotlib.rcParams.update({"svg.hashsalt": "test", "svg.fonttype": "path"})
+    fig, ax = plt.subplots(layout="constrained")
+    ax.plot([0, 1, 2], [1, 0.6, 0.4], drawstyle="steps-post")
+    ax.set_title("Overall survival")
+    return fig
+
+
+def test_the_svg_drawn_in_the_child_is_the_one_drawn_here_from_the_same_figure():
+    from helpers.report.figures import _svg_from_child, _svg_in_child
+
+    fig = _example_figure()
+    pending = _svg_in_child(fig)
+    assert pending is not None  # Linux: forked
+    fig.savefig(io.BytesIO(), format="png", dpi=200, bbox_inches="tight")  # the parent draws meanwhile
+    child = _svg_from_child(pending).getvalue()
+    plt.close(fig)
+    fresh = _example_figure()
+    assert child == _svg(fresh).getvalue()  # both from the figure as made, before any other drawing
+    plt.close(fresh)
+
+
+class _FailingFigure:
+    def __init__(self, sleep: float = 0.0):
+        self.sleep = sleep
+
+    def savefig(self, *args, **kwargs):
+        import time
+
+        time.sleep(self.sleep)
+        raise RuntimeError("cannot draw")
+
+
+def test_a_child_that_fails_or_hangs_gives_none_and_the_figure_is_drawn_here():
+    import time
+
+    from helpers.report.figures import _svg_from_child, _svg_in_child
+
+    assert _svg_from_child(_svg_in_child(_FailingFigure())) is None
+    t0 = time.monotonic()
+    assert _svg_from_child(_svg_in_child(_FailingFigure(sleep=30)), timeout=0.3) is None  # killed
+    assert time.monotonic() - t0 < 10
