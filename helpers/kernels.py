@@ -56,7 +56,7 @@ KERNELS_ENV = "HCC_KERNELS"
 KERNEL_MODES = ("fork", "fresh")
 #: The third-party modules every notebook imports, directly or through the helpers.
 LIBRARIES = ("numpy", "pandas", "scipy.stats", "matplotlib", "matplotlib.pyplot", "IPython", "IPython.display",
-             "zmq", "tornado", "jupyter_client", "lifelines")
+             "zmq", "tornado", "jupyter_client")
 #: Read by the preloaded modules or the interpreter when they are imported.
 IMPORT_TIME_VARIABLES = ("PYTHONPATH", "PYTHONHASHSEED", "PYTHONWARNINGS", "MPLBACKEND", "MPLCONFIGDIR",
                          "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "IPYTHONDIR")

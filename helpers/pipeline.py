@@ -16,9 +16,10 @@
 2. Each ``notebooks/NN_*.py`` (jupytext percent format) is converted to a
    notebook and executed by papermill, with the parameters it declares, in a
    kernel of its own: a new process forked from one that has done the imports
-   (:mod:`helpers.kernels`; ``--kernels fresh`` starts a new interpreter
-   each). The executed notebook is written once, when it has finished or
-   failed (:class:`_SaveOnceManager`).
+   (:mod:`helpers.kernels`), started while the notebook before it runs
+   (:class:`StartedKernel`); ``--kernels fresh`` starts a new interpreter
+   for each, when its notebook begins. The executed notebook is written
+   once, when it has finished or failed (:class:`_SaveOnceManager`).
    The parameters show the paths as the user gave them (``build_dir =
    "build"``); the notebooks write into the staging folder because the
    pipeline sets ``HCC_BUILD_AS``/``HCC_BUILD_INTO`` (``helpers.paths``),
@@ -301,8 +302,52 @@ def _kernel_config(sockets: str):
     return Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
 
 
+class StartedKernel:
+    """A notebook's kernel, forked and starting before its notebook runs (``--kernels fork``).
+
+    The pipeline starts notebook *k + 1*'s kernel just before it runs notebook
+    *k*, so that the kernel's start (about 0.45 s: ipykernel's set-up and the
+    first handshake) happens on the other core while notebook *k* runs. It is
+    the kernel a notebook would get anyway — a new process forked from the
+    zygote, with the run's environment and working directory — only started
+    earlier. :meth:`stop` asks it to shut down without waiting;
+    :meth:`close` waits for that (at the end of the run).
+    """
+
+    def __init__(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        from helpers.kernels import ForkingKernelManager
+
+        self._stopped = False
+        self.sockets = tempfile.mkdtemp(prefix="hcc-kernel-")
+        self.km = ForkingKernelManager(kernel_name="python3", config=_kernel_config(self.sockets))
+        # the arguments nbclient starts its kernels with (no history file)
+        run_sync(self.km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=str(ROOT))
+
+    def stop(self) -> None:
+        """Ask the kernel to shut down (it is done); do not wait."""
+        from jupyter_core.utils import run_sync
+
+        if self.km.has_kernel and not self._stopped:
+            run_sync(self.km.request_shutdown)()
+            self._stopped = True
+
+    def close(self) -> None:
+        """Wait for the kernel to end (killing it after a few seconds) and remove its sockets."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            if self.km.has_kernel:
+                run_sync(self.km.finish_shutdown)(waittime=5)
+                run_sync(self.km.cleanup_resources)()
+        finally:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+
+
 def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object], progress: str = "",
-                     shown_dir: str | None = None, kernels: str = "fresh") -> Path:
+                     shown_dir: str | None = None, kernels: str = "fresh",
+                     kernel: StartedKernel | None = None) -> Path:
     """Convert ``source`` to .ipynb and execute it with papermill; return the executed notebook.
 
     With ``progress`` (a prefix such as ``"[3/6] 02_matching:"``), the
@@ -311,7 +356,9 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
     ``"build/notebooks"``), papermill's metadata records that folder and the
     source's path in the project instead of the staging paths. ``kernels``
     is ``"fork"`` (inside :func:`helpers.kernels.forked_kernels`) or
-    ``"fresh"`` (a new interpreter, papermill's default).
+    ``"fresh"`` (a new interpreter, papermill's default); ``kernel``, a
+    kernel already started for this notebook (:class:`StartedKernel`), is
+    used instead of starting one, and left running for its owner to stop.
     """
     import jupytext
     import papermill
@@ -332,8 +379,10 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict[str, object],
         logger.setLevel(logging.INFO)
         logger.propagate = False  # papermill's own INFO lines (cell outputs) are not for the console
     sockets = tempfile.mkdtemp(prefix="hcc-kernel-")
-    manager = {}
-    if kernels == "fork":
+    manager: dict[str, object] = {}
+    if kernel is not None:
+        manager["km"] = kernel.km
+    elif kernels == "fork":
         from helpers.kernels import ForkingKernelManager
 
         manager["kernel_manager_class"] = ForkingKernelManager
@@ -409,20 +458,34 @@ def _run(cohort: str, adverse_events: str, out: str, overrides: dict[str, object
                   **overrides}
     shown_notebooks = (Path(str(out)) / "notebooks").as_posix()
     sources = notebook_sources()
+    started: list[StartedKernel] = []  # fork: each notebook's kernel is started while the one before runs
     with staging_environment(final, staging):
-        for i, source in enumerate(sources, start=1):
-            t0 = time.time()
-            print(f"[{i}/{len(sources)}] {source.stem} ...", flush=True)
-            executed = staging / "notebooks" / f"{source.stem}.ipynb"
-            try:
-                execute_notebook(source, staging / "notebooks", parameters,
-                                 progress=f"[{i}/{len(sources)}] {source.stem}:", shown_dir=shown_notebooks,
-                                 kernels=kernels)
-            except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
-                print(f"[{i}/{len(sources)}] {failure_message(err, source.stem, executed)}", file=sys.stderr)
-                print(f"The previous build in {_shown(final)} is untouched.", file=sys.stderr)
-                return 1
-            print(f"[{i}/{len(sources)}] {source.stem} done in {time.time() - t0:.1f} s", flush=True)
+        try:
+            if kernels == "fork":
+                started.append(StartedKernel())
+            for i, source in enumerate(sources, start=1):
+                t0 = time.time()
+                print(f"[{i}/{len(sources)}] {source.stem} ...", flush=True)
+                executed = staging / "notebooks" / f"{source.stem}.ipynb"
+                kernel = started[i - 1] if started else None
+                if started and i < len(sources):
+                    started.append(StartedKernel())
+                try:
+                    execute_notebook(source, staging / "notebooks", parameters,
+                                     progress=f"[{i}/{len(sources)}] {source.stem}:", shown_dir=shown_notebooks,
+                                     kernels=kernels, kernel=kernel)
+                except Exception as err:  # papermill raises PapermillExecutionError with the cell's error
+                    print(f"[{i}/{len(sources)}] {failure_message(err, source.stem, executed)}", file=sys.stderr)
+                    print(f"The previous build in {_shown(final)} is untouched.", file=sys.stderr)
+                    return 1
+                finally:
+                    if kernel is not None:
+                        kernel.stop()
+                print(f"[{i}/{len(sources)}] {source.stem} done in {time.time() - t0:.1f} s", flush=True)
+        finally:
+            for kernel in started:
+                kernel.stop()
+                kernel.close()
     if (final / "report").is_dir():
         # The last good report stays until a render of the new build replaces it (helpers.render swaps
         # OUT/report only on success), so a failing `make report` never leaves the user without one.
