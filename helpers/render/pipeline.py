@@ -23,7 +23,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -260,8 +260,12 @@ class PipRenderer:
         # 5. outputs
         result = RenderResult(renderer="pip-only (pandoc + typst)")
         fmt_map = {"html": self._write_html, "pdf": self._write_pdf, "docx": self._write_docx}
-        for fmt in self.formats:
-            result.outputs[fmt] = fmt_map[fmt](doc, meta)
+        # The formats are written at the same time: each writer works on its own copy of the document
+        # (floats.finalize) and most of its time is pandoc's (a process of its own) or typst's.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.formats))) as writers:
+            written = {fmt: writers.submit(fmt_map[fmt], doc, meta) for fmt in self.formats}
+            for fmt in self.formats:
+                result.outputs[fmt] = written[fmt].result()
         result.notebook_pages = self._notebook_pages(builder, num.number_cells(doc))
         if "html" in result.outputs:
             self._check_html(result.outputs["html"])
