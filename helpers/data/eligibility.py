@@ -47,7 +47,7 @@ def criteria(study_start: str = STUDY_START, study_end: str = STUDY_END,
 def add_eligibility(df: pd.DataFrame, crits: tuple[Criterion, ...] | None = None) -> pd.DataFrame:
     """Add one boolean column per criterion and ``eligible`` (all criteria met)."""
     crits = criteria() if crits is None else crits
-    out = df.copy()
+    out = df.copy(deep=False)  # only new columns are set: the input's are shared, never written
     for c in crits:
         out[c.column] = c.rule(out).fillna(False).astype(bool)
     out["eligible"] = out[[c.column for c in crits]].all(axis=1)
