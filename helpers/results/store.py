@@ -147,7 +147,7 @@ def csv_text(df: pd.DataFrame) -> str | None:
             return None
         columns.append(cells)
     header = df.head(0).to_csv(index=False, lineterminator="\n")
-    return header + "".join(line + "\n" for line in map(",".join, zip(*columns)))
+    return header + "\n".join(map(",".join, zip(*columns))) + ("\n" if len(df) else "")
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from helpers.data.distinct import PerDistinct
 from helpers.data.schema import ARMS
 
 #: Sites reported as their own single-organ row; anything else is "Other".
@@ -72,28 +73,6 @@ def organs_of(sites: Sequence[str]) -> set[str]:
     ['bone', 'liver']
     """
     return {"liver" if s == IN_FIELD else s for s in sites}
-
-
-class PerDistinct:
-    """A column's values computed once per distinct value (a 10^6-row column has a few), spread by codes.
-
-    ``PerDistinct(series)(func)`` is ``series.map(func)`` as a numpy array; missing cells (None, NaN, NA) all
-    get ``func(nan)``. Used when the values are text (or missing); a column holding other objects (``1``,
-    ``1.0`` and ``True`` hash alike) is mapped cell by cell.
-
-    >>> PerDistinct(pd.Series(["a;b", None, "a;b"]))(lambda v: len(parse_sites(v))).tolist()
-    [2, 0, 2]
-    """
-
-    def __init__(self, series: pd.Series):
-        self.series = series
-        self.codes, self.uniq = pd.factorize(series.to_numpy(dtype=object, na_value=np.nan))
-        self.text = all(isinstance(u, str) for u in self.uniq)
-
-    def __call__(self, func) -> np.ndarray:
-        if not self.text:
-            return np.asarray(self.series.map(func).to_numpy())
-        return np.asarray([*map(func, self.uniq), func(math.nan)])[self.codes]
 
 
 def _is_true(series: pd.Series) -> pd.Series:
