@@ -54,6 +54,18 @@ def add_eligibility(df: pd.DataFrame, crits: tuple[Criterion, ...] | None = None
     return out
 
 
+def eligible_patients(screened: pd.DataFrame) -> pd.DataFrame:
+    """The eligible rows of :func:`add_eligibility`'s frame, numbered 0, 1, ... (as
+    ``screened[screened["eligible"]].reset_index(drop=True)``, with one copy of the rows, not two).
+
+    >>> eligible_patients(pd.DataFrame({"eligible": [False, True, True], "x": [1, 2, 3]}))["x"].to_dict()
+    {0: 2, 1: 3}
+    """
+    out = screened[screened["eligible"].to_numpy(dtype=bool)]
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
 def flow_table(df: pd.DataFrame, crits: tuple[Criterion, ...] | None = None) -> pd.DataFrame:
     """The CONSORT-style flow: criteria applied one after another.
 

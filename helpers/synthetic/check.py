@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoints, add_table1_categories
-from helpers.data.eligibility import add_eligibility
+from helpers.data.eligibility import add_eligibility, eligible_patients
 from helpers.data.published import calibration_bound, load_published, published_value
 from helpers.data.schema import ARMS
 from helpers.stats.survival import km_rates_reported
@@ -39,8 +39,7 @@ def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataF
 
     ledger = load_published()
     df = add_eligibility(cohort)
-    df = df[df["eligible"]]
-    df.index = pd.RangeIndex(len(df))  # reset_index(drop=True) without copying the frame again
+    df = eligible_patients(df)
     df = add_endpoints(add_table1_categories(df), cutoff=cutoff)
     m = propensity_match(df, PROPENSITY_COVARIATES, ratio=int(published_value(ledger, "matching_ratio")),
                          caliper_sd=published_value(ledger, "matching_caliper_sd"))
