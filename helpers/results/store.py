@@ -221,13 +221,38 @@ def read_result(name: str, build: str | os.PathLike | None = None, **kwargs) -> 
         with open(kept, "rb") as f:
             entry = pickle.load(f)
         if entry["sha256"] == sha256 and entry["read_csv"] == how:
-            return entry["frame"]
+            return _decoded(entry["frame"], entry["text_columns"])
     frame = pd.read_csv(path, **kwargs)
     kept.parent.mkdir(parents=True, exist_ok=True)
     partial = kept.with_name(kept.name + ".partial")
+    encoded, text_columns = _encoded(frame)
     with open(partial, "wb") as f:
-        pickle.dump({"sha256": sha256, "read_csv": how, "frame": frame}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({"sha256": sha256, "read_csv": how, "frame": encoded, "text_columns": text_columns}, f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(kept)
+    return frame
+
+
+def _encoded(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """``frame`` with each text column of few distinct values (text and NaN only) as integer codes, and the
+    distinct texts of each: pickled, a column of 10^6 cells is then 10^6 integers, not 10^6 strings."""
+    out, texts = frame.copy(deep=False), {}
+    for name in (frame.columns if frame.columns.is_unique else []):
+        values = frame[name].to_numpy()
+        if values.dtype != object:
+            continue
+        codes, uniq = pd.factorize(values)
+        # Only text, with NaN (a float) where missing, as read_csv gives: rebuilt exactly from the codes.
+        if (len(uniq) <= len(values) // 2 and all(isinstance(u, str) for u in uniq)
+                and all(isinstance(m, float) for m in values[codes < 0])):
+            out[name], texts[name] = codes.astype(np.int32), np.asarray([*uniq, np.nan], dtype=object)
+    return out, texts
+
+
+def _decoded(frame: pd.DataFrame, texts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The frame :func:`_encoded` was given: each coded column's texts (NaN for code -1) back in place."""
+    for name, values in texts.items():
+        frame[name] = values[frame[name].to_numpy()]
     return frame
 
 
