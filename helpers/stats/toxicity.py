@@ -72,12 +72,15 @@ def _patients_by_arm(cohort: pd.DataFrame, arms: Sequence[str], arm_col: str) ->
 
 
 def _clean_events(adverse_events: pd.DataFrame, patients: pd.Index) -> pd.DataFrame:
-    """Events of the cohort's patients only, with stripped terms and integer grades.
+    """Events of the cohort's patients only, with stripped terms, integer grades and ``_patient``, the
+    patient's position in ``patients`` (unique).
 
     Events of patients outside ``cohort`` are dropped: the same adverse-event
     file serves the full and the matched cohort.
     """
-    ae = adverse_events.loc[adverse_events["patient_id"].isin(patients), ["patient_id", "phase", "term", "grade"]].copy()
+    at = patients.get_indexer(adverse_events["patient_id"])  # one hash look-up per event: -1 outside the cohort
+    ae = adverse_events.loc[at >= 0, ["patient_id", "phase", "term", "grade"]].copy()
+    ae["_patient"] = at[at >= 0]
     bad_phase = set(ae["phase"].unique()) - {SBRT_PHASE, POST_TACE_PHASE}
     if bad_phase:
         raise ValueError(f"unknown phase(s) {sorted(map(str, bad_phase))}; expected 'SBRT' or 'post-TACE'")
@@ -182,7 +185,6 @@ def toxicity_table(
     in_arm = {control: np.arange(n_everyone) < len(patients[control]),
               combination: np.arange(n_everyone) >= len(patients[control])}
     ae = _clean_events(adverse_events, everyone)
-    ae["_patient"] = everyone.get_indexer(ae["patient_id"])
     is_rild = ae["term"].isin(RILD_TERMS)
     acute = ae[(ae["phase"] == SBRT_PHASE) & ~is_rild]
     post_tace = ae[(ae["phase"] == POST_TACE_PHASE) & ~is_rild]
