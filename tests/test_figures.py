@@ -71,4 +71,15 @@ def test_a_large_tied_arm_has_the_density_of_all_its_scores():
     assert kw["x"].size == np.unique(scores).size
     weighted = gaussian_kde(kw["x"], bw_method=kw["bw_method"], weights=kw["weights"])(grid)
     np.testing.assert_allclose(weighted, every, rtol=1e-10)
+    # As drawn by seaborn (its grid from the data and the kernel): the same points and densities.
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    lines = []
+    for how in (kw, {"x": scores, "bw_method": "scott"}):
+        fig, ax = plt.subplots()
+        sns.kdeplot(**how, ax=ax, clip=(0.0, 1.0))
+        lines.append(np.array(ax.lines[-1].get_data()))
+        plt.close(fig)
+    np.testing.assert_allclose(lines[0], lines[1], rtol=1e-10, atol=1e-12)
     assert _kde_input(scores[:KDE_ALL_SCORES_MAX])["bw_method"] == "scott"  # small arms: every score, as before

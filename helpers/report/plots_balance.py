@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from scipy.stats import gaussian_kde
 from matplotlib.figure import Figure
 
 from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
@@ -26,6 +27,8 @@ RUG_MAX_PATIENTS: int = 1000
 #: Largest arm whose density is computed from every patient's score; a larger one (a registry's arm of
 #: 10^5 patients and a few hundred distinct, tied scores) from its distinct scores weighted by their counts.
 KDE_ALL_SCORES_MAX: int = 10_000
+#: seaborn's default ``cut`` of ``kdeplot``: the grid extends this many kernel SDs beyond the data.
+SEABORN_KDE_CUT: float = 3.0
 
 
 def _kde_input(scores: np.ndarray) -> dict:
@@ -43,8 +46,13 @@ def _kde_input(scores: np.ndarray) -> dict:
         return {"x": scores, "bw_method": "scott"}
     distinct, counts = np.unique(scores, return_counts=True)
     n = float(scores.size)
-    factor = n ** -0.2 * np.sqrt(n / (n - 1.0) * (1.0 - float(np.sum((counts / n) ** 2))))
-    return {"x": distinct, "weights": counts.astype(float), "bw_method": float(factor)}
+    factor = float(n ** -0.2 * np.sqrt(n / (n - 1.0) * (1.0 - float(np.sum((counts / n) ** 2)))))
+    # seaborn's grid spans the data +- cut kernel SDs, the SD of a kernel fitted without the weights:
+    # the cut that spans what the unweighted scores' kernel (the weighted one) gives.
+    kernel = gaussian_kde(distinct, bw_method=factor, weights=counts.astype(float))
+    unweighted = gaussian_kde(distinct, bw_method=factor)
+    cut = SEABORN_KDE_CUT * float(np.sqrt(kernel.covariance[0, 0] / unweighted.covariance[0, 0]))
+    return {"x": distinct, "weights": counts.astype(float), "bw_method": factor, "cut": cut}
 
 
 def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, score_col: str,
