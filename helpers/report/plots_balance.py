@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from scipy.stats import gaussian_kde
 from matplotlib.figure import Figure
+from scipy.stats import gaussian_kde
 
 from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
 
