@@ -136,6 +136,12 @@ def results_dir(out: str | os.PathLike | None = None) -> Path:
     return build_dir(out) / "results"
 
 
+def cache_dir(out: str | os.PathLike | None = None) -> Path:
+    """Parsed copies of large results files (``helpers.results.store.read_result``), each valid only for the
+    bytes of the CSV it was parsed from; never a result itself."""
+    return build_dir(out) / "cache"
+
+
 def figures_dir(out: str | os.PathLike | None = None) -> Path:
     """Figures saved by the notebooks (PNG for HTML, PDF/SVG for print)."""
     return build_dir(out) / "figures"

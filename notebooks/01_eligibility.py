@@ -33,7 +33,7 @@ alpha_beta = 10.0  # type: float  alpha/beta ratio (Gy) of the biologically effe
 #| label: eligibility-setup
 from helpers import results
 from helpers.data.derive import add_endpoints, add_table1_categories, events_after_cutoff
-from helpers.data.eligibility import add_eligibility, criteria, flow_table
+from helpers.data.eligibility import add_eligibility, criteria, eligible_patients, flow_table
 from helpers.data.load import load_study
 from helpers.parameters import write_parameters
 from helpers.paths import input_file, validated_inputs
@@ -90,7 +90,7 @@ show_figure(fig, "flow-diagram", build_dir)
 
 # %%
 #| label: derive-endpoints
-eligible = screened[screened["eligible"]].reset_index(drop=True)
+eligible = eligible_patients(screened)
 late = events_after_cutoff(eligible, cutoff=data_cutoff)
 write_result(late, "cutoff_events", build_dir)
 analysis = add_endpoints(add_table1_categories(eligible, alpha_beta=alpha_beta), cutoff=data_cutoff)

@@ -68,7 +68,7 @@ write_parameters("03_survival", build_dir, time_points_months=time_points_months
                  treated_arm=treated_arm)
 
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str, "ecog_group": str})
-matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str})
+matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str, "match_id": str})  # as 06: parsed once
 in_matched = analysis["patient_id"].isin(matched.loc[matched["matched"] == 1, "patient_id"])
 cohorts = {"before": analysis, "after": analysis[in_matched].reset_index(drop=True)}
 endpoints = {"OS": ("os_months", "os_event", "Overall survival"),

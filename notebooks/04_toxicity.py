@@ -45,7 +45,7 @@ study = load_study(input_file("cohort", cohort_csv, build_dir),  # the run's sna
                    input_file("adverse_events", adverse_events_csv, build_dir),
                    validated=validated_inputs(build_dir))  # validated once by the pipeline; alone: validated here
 analysis = read_result("analysis_cohort", build_dir, dtype={"patient_id": str}, keep_default_na=False)
-matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str})
+matched = read_result("matched_cohort", build_dir, dtype={"patient_id": str, "match_id": str})  # as 06: parsed once
 matched_ids = set(matched.loc[matched["matched"] == 1, "patient_id"])
 ae = study.adverse_events[["patient_id", "phase", "term", "grade"]]
 

@@ -109,3 +109,57 @@ def test_every_number_of_the_default_build_names_a_cell_of_its_notebook(default_
     assert written == set(read_index(default_build)["file"])  # every results file records its notebook
     numbers = read_numbers(default_build)
     assert not numbers.duplicated(list(KEY_COLUMNS)).any() and len(numbers) > 500
+
+
+def _every_kind_of_cell(n: int = 1200) -> pd.DataFrame:
+    """Floats (signed zero, NaN, infinities, tiny, huge, long), integers, booleans and text that needs quoting."""
+    import numpy as np
+
+    floats = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-300, 1.7976931348623157e308, 1 / 3, 2.5, -12.000000001,
+                       123456789012.0, 30.4375 * 7])
+    texts = ["SYN-1", "", None, float("nan"), "a,b", 'say "x"', "two\nlines", "cr\ronly", " lead", "é ü", "in-field;liver"]
+    rng = np.random.default_rng(4)
+    return pd.DataFrame({
+        "x": floats[rng.integers(len(floats), size=n)],
+        "k": rng.integers(-3, 10**12, size=n),
+        "flag": rng.integers(2, size=n).astype(bool),
+        "text": pd.Series([texts[i] for i in rng.integers(len(texts), size=n)], dtype=object),
+        "y": rng.normal(size=n),
+    })
+
+
+def test_results_csv_text_is_the_bytes_pandas_writes():
+    """The column-wise writer of large results files gives exactly ``DataFrame.to_csv``'s text, cell kind by
+    cell kind; for a dtype it does not handle it gives None (pandas writes the frame)."""
+    from helpers.results.store import FLOAT_FORMAT, csv_text
+
+    df = _every_kind_of_cell()
+    assert csv_text(df) == df.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
+    empty = df.head(0)
+    assert csv_text(empty) == empty.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
+    assert csv_text(df.assign(when=pd.Timestamp("2020-01-01"))) is None
+    assert csv_text(df.assign(n=pd.array([1] * len(df), dtype="Int64"))) is None
+    assert csv_text(df.assign(obj=pd.Series([1] * len(df), dtype=object))) is None
+    assert csv_text(df[["x"]]) is None
+
+
+def test_a_large_results_file_is_parsed_once_per_reading_and_only_for_its_bytes(tmp_path, monkeypatch):
+    """``read_result`` returns ``pandas.read_csv``'s frame; a large file's parsed frame is kept in the build's
+    cache and used again only for the same ``read_csv`` arguments and the same bytes."""
+    from pandas.testing import assert_frame_equal
+
+    from helpers.paths import cache_dir
+    from helpers.results import store
+
+    monkeypatch.setattr(store, "CACHE_MIN_BYTES", 1)
+    df = _every_kind_of_cell().assign(text=lambda d: d["text"].where(d["text"].isin(["SYN-1", "a,b", ""])))
+    path = write_result(df, "cells", tmp_path)
+    for kwargs in ({}, {"dtype": {"text": str}}, {"keep_default_na": False}):
+        expected = pd.read_csv(path, **kwargs)
+        assert_frame_equal(results.read_result("cells", tmp_path, **kwargs), expected)  # parsed, kept
+        assert_frame_equal(results.read_result("cells", tmp_path, **kwargs), expected)  # the kept frame
+    assert len(list(cache_dir(tmp_path).glob("cells-*.pickle"))) == 3
+    write_result(df.assign(y=0.5), "cells", tmp_path)  # other bytes: the kept frames are not used
+    assert (results.read_result("cells", tmp_path)["y"] == 0.5).all()
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: pytest.fail("parsed again"))
+    assert (results.read_result("cells", tmp_path)["y"] == 0.5).all()

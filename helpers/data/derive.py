@@ -86,7 +86,7 @@ def add_table1_categories(df: pd.DataFrame, alpha_beta: float = 10.0) -> pd.Data
     x10^9/L, AFP < 200 / >= 200 ng/mL, diameter < 5 / >= 5 cm, BED < 100 / >= 100 Gy,
     prior treatment once / twice or more. ECOG is kept as its level ("0", "1", "2").
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # only new columns are set: the input's are shared, never written
     out["bed_gy"] = bed_gy(out["sbrt_dose_gy"], out["sbrt_fractions"], alpha_beta)
     out["child_pugh_class"] = out["child_pugh"].astype(object)
     out["platelets_group"] = _two_groups(out["platelets_1e9_per_l"], 100, "<100", ">=100")
@@ -168,12 +168,14 @@ def censor_at_cutoff(df: pd.DataFrame, cutoff: str = DEFAULT_CUTOFF) -> pd.DataF
     >>> censor_at_cutoff(df, "2025-09-30").iloc[0].tolist()
     [Timestamp('2025-09-30 00:00:00'), NaT, NaT, NaT, nan, nan]
     """
-    out = df.copy()
+    out = df.copy(deep=False)  # columns are replaced, not written into: the input's stay as they are
     cut = pd.Timestamp(cutoff)
     late = {col: _after(out[col], cut) for col in CUTOFF_EVENTS}
     for col in CUTOFF_EVENTS:
         out[col] = pd.to_datetime(out[col]).mask(late[col])
     detail = [c for c in ("progression_sites", "subsequent_therapy") if c in out.columns]
+    for c in detail:  # written into below: this frame's own copy
+        out[c] = out[c].copy()
     out.loc[late["progression_date"], detail] = np.nan
     if "progression_sites" in out.columns:
         late_local = late["local_progression_date"] & ~late["progression_date"] & out["progression_sites"].notna()

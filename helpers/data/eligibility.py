@@ -47,10 +47,22 @@ def criteria(study_start: str = STUDY_START, study_end: str = STUDY_END,
 def add_eligibility(df: pd.DataFrame, crits: tuple[Criterion, ...] | None = None) -> pd.DataFrame:
     """Add one boolean column per criterion and ``eligible`` (all criteria met)."""
     crits = criteria() if crits is None else crits
-    out = df.copy()
+    out = df.copy(deep=False)  # only new columns are set: the input's are shared, never written
     for c in crits:
         out[c.column] = c.rule(out).fillna(False).astype(bool)
     out["eligible"] = out[[c.column for c in crits]].all(axis=1)
+    return out
+
+
+def eligible_patients(screened: pd.DataFrame) -> pd.DataFrame:
+    """The eligible rows of :func:`add_eligibility`'s frame, numbered 0, 1, ... (as
+    ``screened[screened["eligible"]].reset_index(drop=True)``, with one copy of the rows, not two).
+
+    >>> eligible_patients(pd.DataFrame({"eligible": [False, True, True], "x": [1, 2, 3]}))["x"].to_dict()
+    {0: 2, 1: 3}
+    """
+    out = screened[screened["eligible"].to_numpy(dtype=bool)]
+    out.index = pd.RangeIndex(len(out))
     return out
 
 

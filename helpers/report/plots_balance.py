@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from scipy.stats import gaussian_kde
 
 from helpers.data.schema import ARMS, CONTROL_ARM, TREATED_ARM
 
@@ -21,6 +22,37 @@ SMD_THRESHOLD: float = 0.1
 #: Largest arm drawn with a rug mark per patient: above it a rug is ink without information and
 #: its marks make the figure grow with the cohort (a 10^6-patient SVG of 187 MB).
 RUG_MAX_PATIENTS: int = 1000
+
+
+#: Largest arm whose density is computed from every patient's score; a larger one (a registry's arm of
+#: 10^5 patients and a few hundred distinct, tied scores) from its distinct scores weighted by their counts.
+KDE_ALL_SCORES_MAX: int = 10_000
+#: seaborn's default ``cut`` of ``kdeplot``: the grid extends this many kernel SDs beyond the data.
+SEABORN_KDE_CUT: float = 3.0
+
+
+def _kde_input(scores: np.ndarray) -> dict:
+    """``sns.kdeplot`` arguments giving the Gaussian kernel density of ``scores`` with Scott's bandwidth.
+
+    Up to :data:`KDE_ALL_SCORES_MAX` scores: the scores themselves (``bw_method="scott"``). A larger arm:
+    its distinct scores weighted by their counts, and the bandwidth factor that gives the same kernel
+    as the unweighted one, whose evaluation costs the distinct scores instead of the patients. scipy's
+    weighted ``gaussian_kde`` takes Scott's factor from the effective sample size and a weighted covariance
+    with the ``1 - sum(w^2)`` correction; with n scores and counts c (normalised weights c/n) the unweighted
+    kernel variance ``var_unbiased * n^(-2/5)`` is ``var_weighted * f^2`` for
+    ``f = n^(-1/5) sqrt(n / (n - 1) * (1 - sum(c^2) / n^2))``: the same density, to rounding.
+    """
+    if scores.size <= KDE_ALL_SCORES_MAX:
+        return {"x": scores, "bw_method": "scott"}
+    distinct, counts = np.unique(scores, return_counts=True)
+    n = float(scores.size)
+    factor = float(n ** -0.2 * np.sqrt(n / (n - 1.0) * (1.0 - float(np.sum((counts / n) ** 2)))))
+    # seaborn's grid spans the data +- cut kernel SDs, the SD of a kernel fitted without the weights:
+    # the cut that spans what the unweighted scores' kernel (the weighted one) gives.
+    kernel = gaussian_kde(distinct, bw_method=factor, weights=counts.astype(float))
+    unweighted = gaussian_kde(distinct, bw_method=factor)
+    cut = SEABORN_KDE_CUT * float(np.sqrt(kernel.covariance[0, 0] / unweighted.covariance[0, 0]))
+    return {"x": distinct, "weights": counts.astype(float), "bw_method": factor, "cut": cut}
 
 
 def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, score_col: str,
@@ -40,7 +72,7 @@ def _density_panel(ax, data: pd.DataFrame, arms: Sequence[str], arm_col: str, sc
         colour = ARM_COLOURS.get(arm)
         label = f"{arm} (n = {scores.size})"
         if np.unique(scores).size >= 2:
-            sns.kdeplot(x=scores, ax=ax, color=colour, bw_method="scott", clip=(0.0, 1.0), linewidth=2, label=label)
+            sns.kdeplot(**_kde_input(scores), ax=ax, color=colour, clip=(0.0, 1.0), linewidth=2, label=label)
             ax.fill_between(*ax.lines[-1].get_data(), color=colour, alpha=0.15, linewidth=0)
         else:
             ax.plot([], [], color=colour, lw=2, label=label + ", no density")

@@ -24,6 +24,7 @@ from scipy import stats
 from scipy.special import gammaln
 
 from helpers.data.derive import TABLE1_VARIABLES, Table1Variable
+from helpers.data.distinct import PerDistinct
 from helpers.data.schema import CONTROL_ARM, TREATED_ARM
 
 #: Test names returned by :func:`table1_p_value` (and stored in ``balance.csv``).
@@ -314,25 +315,37 @@ def smd_categorical(counts_treated, counts_control) -> float:
 # The balance table (balance.csv)
 # --------------------------------------------------------------------------
 
-def _levels_in_order(values: pd.Series, declared: Sequence[str]) -> list[str]:
+def _levels_in_order(observed: set[str], declared: Sequence[str]) -> list[str]:
     """Declared levels first, then any other observed level (sorted), so no patient is dropped."""
-    observed = set(values.dropna().astype(str))
     extra = sorted(observed - set(declared))
     return list(declared) + extra
 
 
-def _as_level_text(values: pd.Series) -> pd.Series:
-    """Values as stripped text, missing as NaN: ``0`` and ``"0"`` are the same ECOG level,
-    and a blank cell (a CSV read with ``keep_default_na=False``) is missing."""
-    text = values.where(values.isna(), values.astype(str).str.strip())
-    return text.where(text != "")
+def _level_text(value) -> str | float:
+    """A value as stripped text, missing as NaN: ``0`` and ``"0"`` are the same ECOG level, and a blank cell
+    (a CSV read with ``keep_default_na=False``) is missing."""
+    if pd.isna(value):
+        return math.nan
+    return str(value).strip() or math.nan
 
 
-def _counts_by_arm(values: pd.Series, levels: Sequence, is_treated: np.ndarray) -> np.ndarray:
-    """The 2 x k table: row 0 the control arm, row 1 the treated arm, one column per level."""
-    at = [(values == lvl).to_numpy() for lvl in levels]
-    return np.array([[int((a & ~is_treated).sum()) for a in at],
-                     [int((a & is_treated).sum()) for a in at]])
+def _level_positions(values: pd.Series, declared: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The levels (:func:`_levels_in_order`) and each row's position among them (-1: missing); the text of
+    each distinct value (:func:`_level_text`) is computed once."""
+    distinct = PerDistinct(values)
+    texts = distinct.uniq if distinct.codes is not None else list(values)  # cell by cell: objects not text
+    texts = [_level_text(v) for v in texts]
+    levels = _levels_in_order({t for t in texts if isinstance(t, str)}, declared)
+    where = {lvl: j for j, lvl in enumerate(levels)}
+    positions = np.asarray([*(where[t] if isinstance(t, str) else -1 for t in texts), -1], dtype=np.intp)
+    return levels, positions[distinct.codes] if distinct.codes is not None else positions[:-1]
+
+
+def _counts_by_arm(positions: np.ndarray, k: int, is_treated: np.ndarray) -> np.ndarray:
+    """The 2 x k table: row 0 the control arm, row 1 the treated arm, one column per level position."""
+    known = positions >= 0
+    return np.array([np.bincount(positions[known & ~is_treated], minlength=k),
+                     np.bincount(positions[known & is_treated], minlength=k)]).astype(int)
 
 
 def balance_table(
@@ -405,9 +418,8 @@ def balance_table(
     for var in variables:
         if var.column not in df.columns:
             raise KeyError(f"column {var.column!r} ({var.label}) not in the data; run add_table1_categories first")
-        values = _as_level_text(df[var.column])
-        levels = _levels_in_order(values, var.levels)
-        counts = _counts_by_arm(values, levels, is_treated)
+        levels, positions = _level_positions(df[var.column], var.levels)
+        counts = _counts_by_arm(positions, len(levels), is_treated)
         p_value, test = table1_p_value(counts)
         smd = smd_categorical(counts[1], counts[0])
         arm_nonmissing = counts.sum(axis=1)
@@ -421,7 +433,8 @@ def balance_table(
             smd_level = (smd_binary(n_t / arm_nonmissing[1], n_c / arm_nonmissing[0])
                          if arm_nonmissing.all() else math.nan)
             level_rows.append((lvl, n_c, n_t, smd_level))
-        n_missing = _counts_by_arm(values.isna(), [True], is_treated)[:, 0]
+        missing = positions < 0
+        n_missing = np.array([int((missing & ~is_treated).sum()), int((missing & is_treated).sum())])
         if n_missing.sum():
             level_rows.append((MISSING_LEVEL, int(n_missing[0]), int(n_missing[1]), math.nan))
         for lvl, n_c, n_t, smd_level in level_rows:

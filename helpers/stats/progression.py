@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from helpers.data.distinct import PerDistinct
 from helpers.data.schema import ARMS
 
 #: Sites reported as their own single-organ row; anything else is "Other".
@@ -76,6 +77,8 @@ def organs_of(sites: Sequence[str]) -> set[str]:
 
 def _is_true(series: pd.Series) -> pd.Series:
     """Death indicator: a 0/1 or boolean column (also as text), else a date/text column (non-empty)."""
+    if series.dtype.kind in "iub":  # 0/1 (os_event, died) or booleans: no text to read
+        return pd.Series(series.to_numpy() == 1, index=series.index)
     text = series.astype("string").str.strip().fillna("").replace({"True": "1", "False": "0"})
     as_number = pd.to_numeric(text.where(text != ""), errors="coerce")
     if (as_number.notna() | (text == "")).all():
@@ -144,14 +147,24 @@ def progression_pattern_table(
     if groups is None:
         present = list(pd.unique(cohort[group_col].dropna()))
         groups = list(ARMS) if set(present) <= set(ARMS) else sorted(map(str, present))
-    organs = cohort[sites_col].map(parse_sites)
-    n_organs = organs.map(lambda s: len(organs_of(s)))
+    sites = PerDistinct(cohort[sites_col])
+    n_organs = pd.Series(sites(lambda v: len(organs_of(parse_sites(v)))), index=cohort.index)
     progressed = n_organs > 0
     single = n_organs == 1
-    only_organ = organs.map(lambda s: next(iter(organs_of(s))) if len(organs_of(s)) == 1 else None)
+
+    def single_in(organ_set) -> pd.Series:  # progression in one organ, which is in organ_set
+        return pd.Series(sites(lambda v: len(o := organs_of(parse_sites(v))) == 1 and next(iter(o)) in organ_set),
+                         index=cohort.index)
+
     named = {site for site, _ in SINGLE_ORGAN_ROWS}
-    therapy = cohort[therapy_col].where(cohort[therapy_col].notna(), "").astype(str).str.strip().str.lower() \
-        if therapy_col in cohort.columns else pd.Series("", index=cohort.index)
+    therapy = PerDistinct(cohort[therapy_col]) if therapy_col in cohort.columns else None
+
+    def therapy_in(codes) -> pd.Series:  # the therapy recorded (stripped, lower case) is one of codes
+        if therapy is None:
+            return pd.Series("" in codes, index=cohort.index)
+        return pd.Series(therapy(lambda v: ("" if pd.isna(v) else str(v).strip().lower()) in codes),
+                         index=cohort.index)
+
     died = _is_true(cohort[death_col])
 
     items: list[tuple[str, str, str, int, pd.Series, bool]] = []  # section, key, label, indent, mask, subset of progressed?
@@ -159,18 +172,18 @@ def progression_pattern_table(
     sec = "Progression pattern"
     items.append((sec, "single_organ", "Single-organ progression", 1, single, True))
     for site, label in SINGLE_ORGAN_ROWS:
-        items.append((sec, f"single_{site.replace(' ', '_')}", label, 2, single & (only_organ == site), True))
+        items.append((sec, f"single_{site.replace(' ', '_')}", label, 2, single_in({site}), True))
         if site == "liver":
-            in_field = organs.map(lambda s: IN_FIELD in s)
-            items.append((sec, "single_liver_in_field", "In-field recurrence", 3, single & (only_organ == "liver") & in_field, True))
-    items.append((sec, "single_other", "Other site", 2, single & ~only_organ.isin(named), True))
+            in_field = pd.Series(sites(lambda v: IN_FIELD in parse_sites(v)), index=cohort.index)
+            items.append((sec, "single_liver_in_field", "In-field recurrence", 3, single_in({"liver"}) & in_field, True))
+    items.append((sec, "single_other", "Other site", 2, single & ~single_in(named), True))
     items.append((sec, "multiple_organ", "Multiple-organ progression", 1, n_organs >= 2, True))
     items.append((sec, "two_organs", "Two organs", 2, n_organs == 2, True))
     items.append((sec, "three_plus_organs", "Three or more organs", 2, n_organs >= 3, True))
     sec = "Subsequent therapy"
     for code, label in THERAPIES:
-        items.append((sec, f"therapy_{code}", label, 1, progressed & (therapy == code), True))
-    not_recorded = progressed & ~therapy.isin([code for code, _ in THERAPIES])
+        items.append((sec, f"therapy_{code}", label, 1, progressed & therapy_in({code}), True))
+    not_recorded = progressed & ~therapy_in({code for code, _ in THERAPIES})
     if not_recorded.any():
         items.append((sec, "therapy_not_recorded", "Not recorded", 1, not_recorded, True))
     items.append(("Deaths", "died", "Patients who died", 0, died, False))

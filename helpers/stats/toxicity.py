@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -71,12 +72,15 @@ def _patients_by_arm(cohort: pd.DataFrame, arms: Sequence[str], arm_col: str) ->
 
 
 def _clean_events(adverse_events: pd.DataFrame, patients: pd.Index) -> pd.DataFrame:
-    """Events of the cohort's patients only, with stripped terms and integer grades.
+    """Events of the cohort's patients only, with stripped terms, integer grades and ``_patient``, the
+    patient's position in ``patients`` (unique).
 
     Events of patients outside ``cohort`` are dropped: the same adverse-event
     file serves the full and the matched cohort.
     """
-    ae = adverse_events.loc[adverse_events["patient_id"].isin(patients), ["patient_id", "phase", "term", "grade"]].copy()
+    at = patients.get_indexer(adverse_events["patient_id"])  # one hash look-up per event: -1 outside the cohort
+    ae = adverse_events.loc[at >= 0, ["patient_id", "phase", "term", "grade"]].copy()
+    ae["_patient"] = at[at >= 0]
     bad_phase = set(ae["phase"].unique()) - {SBRT_PHASE, POST_TACE_PHASE}
     if bad_phase:
         raise ValueError(f"unknown phase(s) {sorted(map(str, bad_phase))}; expected 'SBRT' or 'post-TACE'")
@@ -87,17 +91,26 @@ def _clean_events(adverse_events: pd.DataFrame, patients: pd.Index) -> pd.DataFr
     return ae
 
 
-def _term_rows(events: pd.DataFrame) -> list[tuple[str, pd.Index]]:
-    """(term, patients with that term) for each term, most frequent first.
+def _term_rows(events: pd.DataFrame, n_patients: int) -> list[tuple[str, np.ndarray]]:
+    """(term, which patients have it) for each term, most frequent first.
 
-    Terms are grouped case-insensitively; the label is the most used spelling.
+    ``events["_patient"]`` is the patient's position among the ``n_patients`` of the cohort; the patients
+    are a boolean array over those positions. Terms are grouped case-insensitively; the label is the most
+    used spelling.
     """
     key = events["term"].str.casefold()
     rows = []
     for _, grp in events.groupby(key, sort=False):
         label = grp["term"].value_counts().sort_index().idxmax()
-        rows.append((label, pd.Index(grp["patient_id"].unique())))
-    return sorted(rows, key=lambda r: (-len(r[1]), r[0].casefold()))
+        rows.append((label, _having(grp["_patient"], n_patients)))
+    return sorted(rows, key=lambda r: (-int(r[1].sum()), r[0].casefold()))
+
+
+def _having(positions: pd.Series, n_patients: int) -> np.ndarray:
+    """A boolean array over the cohort's patients: True at ``positions``."""
+    mask = np.zeros(n_patients, dtype=bool)
+    mask[positions.to_numpy(dtype=np.intp)] = True
+    return mask
 
 
 def toxicity_table(
@@ -167,16 +180,23 @@ def toxicity_table(
     control, combination = arms
     patients = _patients_by_arm(cohort, arms, arm_col)
     everyone = patients[control].append(patients[combination])
+    n_everyone = len(everyone)
+    # Patients by their position in `everyone` (both arms' patients in order): each row is a boolean array.
+    in_arm = {control: np.arange(n_everyone) < len(patients[control]),
+              combination: np.arange(n_everyone) >= len(patients[control])}
     ae = _clean_events(adverse_events, everyone)
     is_rild = ae["term"].isin(RILD_TERMS)
     acute = ae[(ae["phase"] == SBRT_PHASE) & ~is_rild]
     post_tace = ae[(ae["phase"] == POST_TACE_PHASE) & ~is_rild]
-    acute_max = acute.groupby("patient_id")["grade"].max().reindex(everyone, fill_value=0)
+    acute_max = acute.groupby("_patient")["grade"].max().reindex(range(n_everyone), fill_value=0)
 
-    def who(mask: pd.Series) -> pd.Index:
-        return pd.Index(mask[mask].index)
+    def who(mask: pd.Series) -> np.ndarray:
+        return mask.to_numpy(dtype=bool, na_value=False)
 
-    rows: list[tuple[str, str, str, pd.Index, bool]] = []  # section, key, label, patients, both arms?
+    def having(events: pd.DataFrame) -> np.ndarray:
+        return _having(events["_patient"], n_everyone)
+
+    rows: list[tuple[str, str, str, np.ndarray, bool]] = []  # section, key, label, patients, both arms?
     sec = "Acute toxicity (SBRT phase, RILD excluded)"
     rows.append((sec, "acute_any", "Any acute toxicity", who(acute_max >= 1), True))
     rows.append((sec, "acute_grade_1_2", "Acute toxicity, maximum grade 1-2", who(acute_max.between(1, 2)), True))
@@ -184,28 +204,28 @@ def toxicity_table(
     for g in range(6):
         label = "Maximum acute grade 0 (none)" if g == 0 else f"Maximum acute grade {g}"
         rows.append((sec, f"acute_max_grade_{g}", label, who(acute_max == g), True))
-    for term, ids in _term_rows(acute):
+    for term, ids in _term_rows(acute, n_everyone):
         rows.append((sec, f"acute_term:{term}", f"Acute: {term}", ids, True))
 
     sec = "Radiation-induced liver disease"
     rild = ae[is_rild]
-    rows.append((sec, "rild_any", "RILD (classic or non-classic)", pd.Index(rild["patient_id"].unique()), True))
-    rows.append((sec, "rild_classic", "RILD, classic", pd.Index(rild.loc[rild["term"] == RILD_CLASSIC, "patient_id"].unique()), True))
-    rows.append((sec, "rild_non_classic", "RILD, non-classic", pd.Index(rild.loc[rild["term"] == RILD_NON_CLASSIC, "patient_id"].unique()), True))
+    rows.append((sec, "rild_any", "RILD (classic or non-classic)", having(rild), True))
+    rows.append((sec, "rild_classic", "RILD, classic", having(rild[rild["term"] == RILD_CLASSIC]), True))
+    rows.append((sec, "rild_non_classic", "RILD, non-classic", having(rild[rild["term"] == RILD_NON_CLASSIC]), True))
 
     sec = f"After TACE ({combination} arm only)"
-    rows.append((sec, "post_tace_any", "Any post-TACE event", pd.Index(post_tace["patient_id"].unique()), False))
-    for term, ids in _term_rows(post_tace):
+    rows.append((sec, "post_tace_any", "Any post-TACE event", having(post_tace), False))
+    for term, ids in _term_rows(post_tace, n_everyone):
         rows.append((sec, f"post_tace_term:{term}", f"Post-TACE: {term}", ids, False))
 
     rows.append(("Treatment-related death", "grade_5_any", "Grade 5 event (any phase)",
-                 pd.Index(ae.loc[ae["grade"] == 5, "patient_id"].unique()), True))
+                 having(ae[ae["grade"] == 5]), True))
 
     n_arm = {arm: len(ids) for arm, ids in patients.items()}
     n_all = sum(n_arm.values())
     out = []
     for section, key, label, ids, both in rows:
-        n = {arm: int(patients[arm].isin(ids).sum()) for arm in arms}
+        n = {arm: int((ids & in_arm[arm]).sum()) for arm in arms}
         rec: dict = {"section": section, "key": key, "label": label}
         for arm in arms:
             shown = both or arm == combination

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.derive import PROPENSITY_COVARIATES, TABLE1_VARIABLES, add_endpoints, add_table1_categories
-from helpers.data.eligibility import add_eligibility
+from helpers.data.eligibility import add_eligibility, eligible_patients
 from helpers.data.published import calibration_bound, load_published, published_value
 from helpers.data.schema import ARMS
 from helpers.stats.survival import km_rates_reported
@@ -39,7 +39,7 @@ def analysis_frame(cohort: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataF
 
     ledger = load_published()
     df = add_eligibility(cohort)
-    df = df[df["eligible"]].reset_index(drop=True)
+    df = eligible_patients(df)
     df = add_endpoints(add_table1_categories(df), cutoff=cutoff)
     m = propensity_match(df, PROPENSITY_COVARIATES, ratio=int(published_value(ledger, "matching_ratio")),
                          caliper_sd=published_value(ledger, "matching_caliper_sd"))
@@ -61,10 +61,14 @@ def table2_counts(g: pd.DataFrame) -> dict[str, int]:
 def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cutoff: str = "2025-09-30") -> pd.DataFrame:
     """One row per calibrated aggregate: quantity, keys, published, synthetic, bound, ok."""
     ledger = load_published()
-    cohort = cohort.copy()
+    cohort = cohort.copy(deep=False)  # the date columns are replaced, the caller's frame is not written
     for c in ("death_date", "progression_date", "local_progression_date"):
         cohort[c] = pd.to_datetime(cohort[c].replace("", np.nan))
     df = analysis_frame(cohort, cutoff=cutoff)
+    # The columns compared below, only: each group taken from it copies these, not the whole cohort.
+    df = df[["patient_id", "arm", "matched", *dict.fromkeys(v.column for v in TABLE1_VARIABLES),
+             *(c for cols in ENDPOINTS.values() for c in cols), "progression_sites", "subsequent_therapy",
+             "progression_date", "death_date", "followup_months"]]
     rows: list[dict] = []
 
     def add(quantity, published, synthetic, bound, kind="exact", **keys):
@@ -79,24 +83,31 @@ def compare_to_published(cohort: pd.DataFrame, adverse_events: pd.DataFrame, cut
             m &= ledger[k] == str(v)
         return float(ledger.loc[m, "value"].iloc[0])
 
-    for cohort_name, sub in (("before", df), ("after", df[df["matched"]])):
+    # Each Table 1 column coded once; a group's counts are then a bincount of its codes.
+    codes = {v.column: pd.factorize(df[v.column]) for v in TABLE1_VARIABLES}
+    arm_of, matched = df["arm"].to_numpy(), df["matched"].to_numpy(dtype=bool)
+    months_compared = (12, 36, 60)
+    for cohort_name, in_cohort in (("before", np.ones(len(df), dtype=bool)), ("after", matched)):
         for arm in ARMS:
-            g = sub[sub["arm"] == arm]
-            add("n_patients", pub("n_patients", cohort=cohort_name, arm=arm), len(g),
+            mask = in_cohort & (arm_of == arm)
+            add("n_patients", pub("n_patients", cohort=cohort_name, arm=arm), int(mask.sum()),
                 *calibration_bound("n_patients", cohort_name), cohort=cohort_name, arm=arm)
             for v in TABLE1_VARIABLES:
+                level_codes, levels = codes[v.column]
+                counts = np.bincount(level_codes[mask & (level_codes >= 0)], minlength=len(levels))
                 for lev in v.levels:
+                    n = int(counts[levels.get_loc(lev)]) if lev in levels else 0
                     add("table1_n", pub("table1_n", cohort=cohort_name, arm=arm, variable=v.column, level=lev),
-                        int((g[v.column] == lev).sum()), *calibration_bound("table1_n", cohort_name),
+                        n, *calibration_bound("table1_n", cohort_name),
                         cohort=cohort_name, arm=arm, variable=v.column, level=lev)
             for ep, (tcol, ecol) in ENDPOINTS.items():
-                for months in (12, 36, 60):
-                    rate = km_rates_reported(g[tcol].to_numpy(), g[ecol].to_numpy(), [months])
-                    s = float(rate["survival"].iloc[0]) if len(rate) else float("nan")
+                rate = km_rates_reported(df[tcol].to_numpy()[mask], df[ecol].to_numpy()[mask], months_compared)
+                for i, months in enumerate(months_compared):
+                    s = float(rate["survival"].iloc[i]) if len(rate) else float("nan")
                     add("km_survival", pub("km_survival", cohort=cohort_name, arm=arm, endpoint=ep, months=months),
                         round(s, 4), *calibration_bound("km_survival", cohort_name),
                         cohort=cohort_name, arm=arm, endpoint=ep, months=months)
-            t2 = table2_counts(g)
+            t2 = table2_counts(df.loc[mask, ["progression_sites", "subsequent_therapy", "os_event"]])
             for key, val in t2.items():
                 add("table2_n", pub("table2_n", cohort=cohort_name, arm=arm, level=key), val,
                     *calibration_bound("table2_n", cohort_name), cohort=cohort_name, arm=arm, level=key)

@@ -119,7 +119,6 @@ this ``__init__``      the public API: ``check_*``, ``load_*``, ``LoadedStudy``
 """
 from __future__ import annotations
 
-import hashlib
 import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -140,6 +139,7 @@ from helpers.data.load.problems import (
 from helpers.data.load.read import read_table
 from helpers.data.load.rules import validate_adverse_events, validate_cohort
 from helpers.data.schema import ADVERSE_EVENT_COLUMNS, COHORT_COLUMNS
+from helpers.results.store import file_sha256 as _sha256
 
 __all__ = [
     "Problem", "DataValidationError", "LoadedStudy",
@@ -204,14 +204,6 @@ def load_cohort(path: str | Path) -> pd.DataFrame:
 def load_adverse_events(path: str | Path, cohort: pd.DataFrame) -> pd.DataFrame:
     """The typed adverse events, checked against ``cohort``; raises ``DataValidationError``."""
     return _finish(*check_adverse_events(path, cohort))
-
-
-def _sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 24):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def save_validated(study: LoadedStudy, sha256: tuple[str, str], target: str | Path) -> None:

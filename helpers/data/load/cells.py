@@ -533,10 +533,11 @@ def _typed(col: Column, values) -> pd.Series:
 
 
 def _row_numbers(raw: pd.DataFrame) -> list[int]:
-    if raw.index.name == SOURCE_ROW:
-        return [int(i) for i in raw.index]
+    if raw.index.name == SOURCE_ROW:  # integers: tolist() gives Python ints, without a Python loop
+        return [int(i) for i in raw.index] if raw.index.dtype.kind not in "iu" else raw.index.tolist()
     if SOURCE_ROW in raw.columns:
-        return [int(i) for i in raw[SOURCE_ROW]]
+        return [int(i) for i in raw[SOURCE_ROW]] if raw[SOURCE_ROW].dtype.kind not in "iu" else \
+            raw[SOURCE_ROW].tolist()
     return list(range(2, len(raw) + 2))
 
 

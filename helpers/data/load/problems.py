@@ -77,16 +77,19 @@ def input_summary(paths: dict[str, str | Path], n_rows: dict[str, int], *, synth
     file has the same bytes as the shipped default of that role (``defaults``),
     so a report can tell the calibrated default cohort from an edited copy.
     """
-    import hashlib  # noqa: PLC0415
-
-    def sha(path: str | Path) -> str:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    from helpers.results.store import file_sha256  # noqa: PLC0415
 
     defaults = defaults or {}
+    sha256 = {role: file_sha256(path) for role, path in paths.items()}
+
+    def is_default(role: str) -> bool:  # same bytes: same size first (a registry file is not hashed twice)
+        default = Path(defaults[role]) if role in defaults else None
+        return (default is not None and default.exists() and default.stat().st_size == Path(paths[role]).stat().st_size
+                and file_sha256(default) == sha256[role])
+
     return pd.DataFrame([
-        {"input": role, "file": Path(path).name, "n_rows": int(n_rows[role]), "sha256": sha(path),
-         "synthetic": bool(synthetic),
-         "default_input": role in defaults and Path(defaults[role]).exists() and sha(defaults[role]) == sha(path)}
+        {"input": role, "file": Path(path).name, "n_rows": int(n_rows[role]), "sha256": sha256[role],
+         "synthetic": bool(synthetic), "default_input": is_default(role)}
         for role, path in paths.items()
     ], columns=["input", "file", "n_rows", "sha256", "synthetic", "default_input"])
 

@@ -264,7 +264,10 @@ def validate_adverse_events(raw: pd.DataFrame, cohort: pd.DataFrame | None, *,
     usable = (cohort is not None and len(cohort) > 0 and "patient_id" in cohort.columns)
     if usable and "patient_id" in cells:
         cohort_file = cohort.attrs.get("file", "cohort.csv")
-        known = cohort.dropna(subset=["patient_id"]).drop_duplicates("patient_id").set_index("patient_id")
+        # The cohort's columns the events are checked against, only (not a copy of the whole cohort).
+        used = [c for c in ("arm", "death_date", SOURCE_ROW) if c in cohort.columns]
+        known = cohort[["patient_id", *used]].dropna(subset=["patient_id"]).drop_duplicates("patient_id") \
+            .set_index("patient_id")
         rejected = set(cohort.attrs.get("rejected_ids", ()))
         twice = set(cohort["patient_id"][cohort["patient_id"].duplicated()].dropna())
         ids = pd.Series(np.where(bad["patient_id"], "", cells["patient_id"]), dtype=object)

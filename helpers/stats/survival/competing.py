@@ -116,7 +116,11 @@ def cumulative_incidence(time, status, conf_level: float = 0.95) -> pd.DataFrame
     t, s = _clean_time_status(time, status)
     if t.size == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in CIF_COLUMNS})
-    times = np.unique(t)
+    times, at_time = np.unique(t, return_inverse=True)
+    # Patients with the same time and status have the same influence at every step: one entry per
+    # (time, status) with its number of patients m, so each step costs the distinct pairs, not the patients.
+    pairs, m = np.unique(at_time * 3 + s, return_counts=True)
+    t, s, m = times[pairs // 3], pairs % 3, m.astype(float)
     n = t.size
     u_free, u1, u2 = np.zeros(n), np.zeros(n), np.zeros(n)   # influence on S, F1, F2
     surv, f1, f2 = 1.0, 0.0, 0.0
@@ -124,15 +128,16 @@ def cumulative_incidence(time, status, conf_level: float = 0.95) -> pd.DataFrame
     for tj in times:
         at_risk = t >= tj
         now = t == tj
-        nj = float(at_risk.sum())
+        nj = float(m[at_risk].sum())
         dn1, dn2 = (now & (s == EVENT)).astype(float), (now & (s == COMPETING)).astype(float)
-        h1, h2 = dn1.sum() / nj, dn2.sum() / nj
+        d1, d2 = float(m @ dn1), float(m @ dn2)
+        h1, h2 = d1 / nj, d2 / nj
         dh1, dh2 = (dn1 - at_risk * h1) / nj, (dn2 - at_risk * h2) / nj
         u1, u2, u_free = (u1 + u_free * h1 + surv * dh1, u2 + u_free * h2 + surv * dh2,
                           u_free * (1 - h1 - h2) - surv * (dh1 + dh2))
         f1, f2, surv = f1 + surv * h1, f2 + surv * h2, surv * (1 - h1 - h2)
-        rows.append((tj, nj, dn1.sum(), dn2.sum(), float(now.sum()) - dn1.sum() - dn2.sum(), f1,
-                     math.sqrt(float(u1 @ u1)), f2, math.sqrt(float(u2 @ u2))))
+        rows.append((tj, nj, d1, d2, float(m[now].sum()) - d1 - d2, f1,
+                     math.sqrt(float((m * u1) @ u1)), f2, math.sqrt(float((m * u2) @ u2))))
     out = pd.DataFrame(rows, columns=["time", "n_at_risk", "n_event", "n_competing", "n_censor", "cif", "se",
                                       "cif_competing", "se_competing"])
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -110,12 +110,26 @@ def _km_influence_se(t: np.ndarray, e: np.ndarray, w: np.ndarray, cluster: np.nd
         step = np.where(n_event > 0, n_event / n_at_risk / denom, 0.0)
         own = np.where(e > 0, 1.0 / denom[idx], 0.0)
     cum = np.cumsum(step)
-    k = np.arange(times.size)
-    # U[i, k] = -(e_i [idx_i <= k] / (n - d)_{idx_i} - C_{min(k, idx_i)})
-    infl = -(np.where(idx[:, None] <= k[None, :], own[:, None], 0.0) - cum[np.minimum(k[None, :], idx[:, None])])
-    grouped = np.zeros((int(cluster.max()) + 1 if cluster.size else 0, times.size))
-    np.add.at(grouped, cluster, w[:, None] * infl)
-    return np.sqrt(np.sum(grouped ** 2, axis=0))
+    # The rows of each cluster together, in their order (a stable sort), so that a cluster's sum is
+    # np.add.reduceat's running sum: the additions np.add.at would make, in the same order.
+    order = np.argsort(cluster, kind="stable")
+    sorted_cluster = cluster[order]
+    starts = np.flatnonzero(np.r_[True, sorted_cluster[1:] != sorted_cluster[:-1]])
+    idx_o, own_o, w_o = idx[order], own[order], w[order]
+    out = np.empty(times.size)
+    # The rows x times matrix in blocks of times (each time's column is computed on its own), at most
+    # about 2^22 cells at once: memory stays bounded at 10^6 rows.
+    block = max(2, (1 << 22) // max(t.size, 1))
+    for lo in range(0, times.size, block):
+        hi = min(lo + block, times.size)
+        # Two columns at least: numpy sums a lone column pairwise, a block column by column as the whole matrix.
+        k = np.arange(max(0, min(lo, hi - 2)), hi)
+        # U[i, k] = -(e_i [idx_i <= k] / (n - d)_{idx_i} - C_{min(k, idx_i)})
+        infl = -(np.where(idx_o[:, None] <= k[None, :], own_o[:, None], 0.0)
+                 - cum[np.minimum(k[None, :], idx_o[:, None])])
+        grouped = np.add.reduceat(w_o[:, None] * infl, starts, axis=0) if cluster.size else np.zeros((0, k.size))
+        out[k] = np.sqrt(np.sum(grouped ** 2, axis=0))
+    return out
 
 
 def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "log-log", weights=None,

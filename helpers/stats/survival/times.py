@@ -53,7 +53,11 @@ def fix_near_ties(time: np.ndarray, tolerance: float = TIME_TIE_TOLERANCE) -> np
 def _clean_time_event(time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float times, 0/1 events, and the mask of kept (complete) rows."""
     t = np.asarray(time, dtype=float).ravel()
-    e = pd.to_numeric(pd.Series(np.asarray(event, dtype=object).ravel()), errors="coerce").to_numpy(float)
+    raw = np.asarray(event)
+    if raw.dtype.kind in "biuf":  # numbers already (0/1 columns): what to_numeric would give, without objects
+        e = raw.astype(float).ravel()
+    else:
+        e = pd.to_numeric(pd.Series(np.asarray(event, dtype=object).ravel()), errors="coerce").to_numpy(float)
     if t.shape != e.shape:
         raise ValueError(f"time and event differ in length ({t.size} vs {e.size})")
     keep = ~(np.isnan(t) | np.isnan(e))
