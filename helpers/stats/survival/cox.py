@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers.stats.survival.km import _z
-from helpers.stats.survival.times import _clean_time_event
+from helpers.stats.survival.times import TIME_TIE_TOLERANCE, _clean_time_event, fix_near_ties
 
 #: R's ``coxph.control()`` defaults.
 COX_ITER_MAX: int = 20
@@ -66,30 +66,155 @@ class CoxResult:
     robust: bool = False
 
 
-def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, Sequence]
+class CoxData:
+    """A data frame prepared for many Cox fits: what every fit would otherwise recompute, done once.
+
+    :func:`cox_fit` accepts a ``CoxData`` wherever it takes a data frame, with the same results. The
+    per-column work (missing values, the codes of a categorical column, numbers as floats), the cleaned
+    times and events of an endpoint (``helpers.stats.survival.times``) and the order of the rows by time
+    are computed once per column and endpoint and shared by the fits of a model-building loop
+    (:func:`univariate_then_multivariate_cox`) and by :meth:`subset` (e.g. the matched cohorts of a
+    matching grid, each a subset of one cohort).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data; not copied, and not to be changed while this object is in use.
+
+    Examples
+    --------
+    >>> d = CoxData(pd.DataFrame({"t": [1.0, 2.0, 3.0], "e": [1, 0, 1], "x": ["a", "b", "a"]}))
+    >>> len(d), len(d.subset(np.array([True, False, True])))
+    (3, 2)
+    """
+
+    def __init__(self, df: pd.DataFrame, _root: CoxData | None = None, _rows: np.ndarray | None = None) -> None:
+        self._root = self if _root is None else _root
+        self.df = df if _root is None else _root.df
+        self._rows = _rows  # positions in the root's frame (None: all of them)
+        self._cache: dict = {}
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.df.columns
+
+    def __len__(self) -> int:
+        return len(self.df) if self._rows is None else len(self._rows)
+
+    def subset(self, mask: np.ndarray) -> CoxData:
+        """The rows where ``mask`` (boolean, one per row of this data) is True, sharing the caches."""
+        rows = np.flatnonzero(mask) if self._rows is None else self._rows[mask]
+        return CoxData(self.df, self._root, rows)
+
+    def _memo(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def _take(self, values: np.ndarray) -> np.ndarray:
+        return values if self._rows is None else values[self._rows]
+
+    def series(self, col: str) -> pd.Series:
+        """The column (these rows)."""
+        x = self.df[col]
+        return x if self._rows is None else x.iloc[self._rows]
+
+    def notna(self, col: str) -> np.ndarray:
+        """Not missing (pandas' ``notna``), per row."""
+        return self._take(self._root._memo(("root-notna", col), lambda: pd.notna(self.df[col]).to_numpy()))
+
+    def floats(self, col: str) -> np.ndarray:
+        """The column as floats."""
+        return self._memo(("float", col), lambda: self._take(
+            self._root._memo(("root-float", col), lambda: self.df[col].to_numpy(dtype=float))))
+
+    def codes(self, col: str) -> tuple[np.ndarray, object]:
+        """``pandas.factorize`` of the column over all rows of the frame: these rows' codes, and the values."""
+        codes, uniques = self._root._memo(("root-codes", col), lambda: pd.factorize(self.df[col]))
+        return self._memo(("codes", col), lambda: self._take(codes)), uniques
+
+    def observed(self, col: str) -> list:
+        """The column's values present in these rows, in order of appearance (as ``pd.unique``), missing ones
+        left out."""
+        codes, uniques = self.codes(col)
+        return [uniques[c] for c in pd.unique(codes) if c >= 0]
+
+    def complete(self, cols: Sequence[str]) -> CoxData:
+        """The complete cases of ``cols`` (as ``DataFrame.dropna``): this data if there is no missing value."""
+        ok = np.ones(len(self), dtype=bool)
+        for c in cols:
+            ok &= self.notna(c)
+        return self if ok.all() else self.subset(ok)
+
+    def time_event(self, duration_col: str, event_col: str) -> tuple[np.ndarray, np.ndarray]:
+        """Times and events as ``_clean_time_event`` gives them for these rows (which have no missing time or
+        event), and the stable order of the rows by time."""
+        return self._memo(("te", duration_col, event_col), lambda: self._time_event(duration_col, event_col))
+
+    def _time_event(self, duration_col: str, event_col: str):
+        root = self._root._memo(("root-te", duration_col, event_col),
+                                lambda: self._root_time_event(duration_col, event_col))
+        if root is None or np.isnan(self._take(root[1])).any():
+            t, e, _ = _clean_time_event(self.series(duration_col), self.series(event_col))
+            return t, e, np.argsort(t, kind="stable") if len(t) == len(self) else None
+        t_raw, e_all, no_near_ties, order = root
+        if self._rows is None:
+            t = t_raw if no_near_ties else fix_near_ties(t_raw)
+            return t, e_all, order if no_near_ties else np.argsort(t, kind="stable")
+        t, e = t_raw[self._rows], e_all[self._rows]
+        if not no_near_ties:
+            t = fix_near_ties(t)
+            return t, e, np.argsort(t, kind="stable")
+        # The root's order restricted to these rows: the stable order of their times (ties in row order).
+        local = np.full(len(t_raw), -1, dtype=np.int64)
+        local[self._rows] = np.arange(len(self._rows))
+        order = local[order]
+        return t, e, order[order >= 0]
+
+    def _root_time_event(self, duration_col: str, event_col: str):
+        """All rows' times (floats), events (cleaned, NaN where missing), whether no subset of the times has
+        near ties to merge, and the stable order by time; None if some row's time or event is invalid."""
+        try:
+            t_clean, e_clean, keep = _clean_time_event(self.df[duration_col], self.df[event_col])
+        except ValueError:
+            return None
+        t_raw = self.df[duration_col].to_numpy(dtype=float)
+        e_all = np.full(len(t_raw), np.nan)
+        e_all[keep] = e_clean
+        y = np.unique(t_clean)
+        # The gaps between the distinct times of a subset are sums of these gaps, its mean |time| at most the
+        # largest: if no gap is within fix_near_ties' tolerance of these bounds, no subset has near ties.
+        gap = np.diff(y).min() if y.size > 1 else np.inf
+        scale = np.abs(y).max() if y.size else 0.0
+        no_near_ties = bool(gap > TIME_TIE_TOLERANCE and (scale == 0 or gap / scale > TIME_TIE_TOLERANCE))
+        return t_raw, e_all, no_near_ties, np.argsort(t_raw, kind="stable")
+
+
+def _design_matrix(df: pd.DataFrame | CoxData, terms: Sequence[str], levels: Mapping[str, Sequence]
                    ) -> tuple[np.ndarray, list[str], list[str], dict[str, str]]:
     """Numeric columns as-is; categorical columns as treatment dummies ``col[level]``.
 
     Returns the matrix, the column names, each column's source variable, and
     notes for variables that cannot enter the model.
     """
+    data = df if isinstance(df, CoxData) else CoxData(df)
     cols: list[np.ndarray] = []
     names: list[str] = []
     variables: list[str] = []
     problems: dict[str, str] = {}
     for var in terms:
-        x = df[var]
-        categorical = var in levels or not (pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x))
+        dtype = data.df[var].dtype
+        categorical = var in levels or not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
         if not categorical:
-            cols.append(x.to_numpy(dtype=float))
+            cols.append(data.floats(var))
             names.append(var)
             variables.append(var)
             continue
-        observed = list(pd.unique(x.dropna()))
+        observed = data.observed(var)
         if var in levels:
             lv = list(levels[var])
-        elif isinstance(x.dtype, pd.CategoricalDtype):
-            lv = list(x.cat.categories)  # as R's factor levels
+        elif isinstance(dtype, pd.CategoricalDtype):
+            lv = list(dtype.categories)  # as R's factor levels
         else:
             lv = sorted(observed, key=str)
         unknown = [v for v in observed if v not in lv]
@@ -99,11 +224,14 @@ def _design_matrix(df: pd.DataFrame, terms: Sequence[str], levels: Mapping[str, 
         if len(lv) < 2:
             problems[var] = f"a single level ({lv[0] if lv else 'none'!s}): not estimable"
             continue
+        codes, uniques = data.codes(var)
+        position = {u: k for k, u in enumerate(uniques)}
         for level in lv[1:]:
-            cols.append((x == level).to_numpy(dtype=float))
+            k = position.get(level, -2)  # a level not in the data: a column of zeros
+            cols.append((codes == k).astype(float))
             names.append(f"{var}[{level}]")
             variables.append(var)
-    X = np.column_stack(cols) if cols else np.zeros((len(df), 0))
+    X = np.column_stack(cols) if cols else np.zeros((len(data), 0))
     return X, names, variables, problems
 
 
@@ -380,6 +508,32 @@ def _robust_variance(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
     return collapsed.T @ collapsed
 
 
+def _aliased_columns(X: np.ndarray, candidates: np.ndarray) -> list[int]:
+    """The ``candidates`` columns of ``X`` that are collinear with earlier ones (after centring), left to right.
+
+    Column ``i`` is aliased when ``np.linalg.matrix_rank`` of the centred columns kept so far and ``i`` is
+    short of full: the same singular values and tolerance, computed from the triangular factor ``R`` of one
+    QR decomposition of the centred candidates (the singular values of ``X[:, C]`` are those of ``R[:, C]``)
+    rather than from the n-row columns for every ``i``.
+    """
+    if candidates.size == 0:
+        return []
+    centred = X[:, candidates] - X[:, candidates].mean(axis=0)
+    r = np.linalg.qr(centred, mode="r")
+    n = X.shape[0]
+    kept: list[int] = []
+    aliased: list[int] = []
+    for pos, i in enumerate(candidates.tolist()):
+        cols = kept + [pos]
+        sv = np.linalg.svd(r[:, cols], compute_uv=False)
+        tol = sv.max() * max(n, len(cols)) * np.finfo(float).eps  # matrix_rank's default
+        if np.count_nonzero(sv > tol) < len(cols):
+            aliased.append(i)
+        else:
+            kept.append(pos)
+    return aliased
+
+
 def _not_estimable(terms: Sequence[str], reason: str, n: int = 0, n_events: int = 0,
                    rows: pd.DataFrame | None = None) -> CoxResult:
     if rows is None:
@@ -392,7 +546,7 @@ def _not_estimable(terms: Sequence[str], reason: str, n: int = 0, n_events: int 
                      n=n, n_events=n_events)
 
 
-def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence[str],
+def cox_fit(df: pd.DataFrame | CoxData, duration_col: str, event_col: str, terms: Sequence[str],
             levels: Mapping[str, Sequence] | None = None, conf_level: float = 0.95,
             weights: str | None = None, strata: str | None = None, cluster: str | None = None) -> CoxResult:
     r"""Cox proportional-hazards model with Efron ties, as R's ``coxph``.
@@ -413,7 +567,8 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    df : pandas.DataFrame or CoxData
+        The data (a :class:`CoxData` for many fits on the same data or its subsets).
     duration_col, event_col : str
         Follow-up time and event (1/0).
     terms : sequence of str
@@ -469,17 +624,18 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
     levels = dict(levels or {})
     terms = list(terms)
     try:
+        source = df if isinstance(df, CoxData) else CoxData(df)
         extra = [c for c in (weights, strata, cluster) if c is not None]
-        missing = [c for c in [duration_col, event_col, *terms, *extra] if c not in df.columns]
+        missing = [c for c in [duration_col, event_col, *terms, *extra] if c not in source.columns]
         if missing:
             return _not_estimable(terms, f"column(s) not in the data: {missing}")
-        if len(df) == 0:
+        if len(source) == 0:
             return _not_estimable(terms, "no patients")
-        data = df[list(dict.fromkeys([duration_col, event_col, *terms, *extra]))].dropna()
+        data = source.complete(list(dict.fromkeys([duration_col, event_col, *terms, *extra])))
         n = len(data)
         if n == 0:
             return _not_estimable(terms, "no complete rows")
-        t, e, _ = _clean_time_event(data[duration_col], data[event_col])
+        t, e, order_time = data.time_event(duration_col, event_col)
         n_events = int(e.sum())
         X, names, variables, problems = _design_matrix(data, terms, levels)
         rows = pd.DataFrame({"term": names, "variable": variables, "note": ""})
@@ -500,21 +656,17 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
                 keep[i] = False
                 rows.loc[i, "note"] = "constant in the data (a single level): not estimable"
         # Aliased columns, left to right as R's model.matrix/coxph.
-        kept: list[int] = []
-        for i in np.flatnonzero(keep):
-            cand = X[:, kept + [i]] - X[:, kept + [i]].mean(axis=0)
-            if np.linalg.matrix_rank(cand) < len(kept) + 1:
-                keep[i] = False
-                rows.loc[i, "note"] = "collinear with earlier terms (aliased): not estimable"
-            else:
-                kept.append(i)
+        for i in _aliased_columns(X, np.flatnonzero(keep)):
+            keep[i] = False
+            rows.loc[i, "note"] = "collinear with earlier terms (aliased): not estimable"
         if not keep.any():
             reasons = "; ".join(dict.fromkeys([*problems.values(), *rows.loc[~keep, "note"]]))
             return _not_estimable(terms, reasons or "no estimable terms", n, n_events, assemble(rows))
 
-        s_code = pd.factorize(data[strata])[0] if strata is not None else np.zeros(n, dtype=int)
-        order_t = np.lexsort((t, s_code))
-        w = data[weights].to_numpy(dtype=float)[order_t] if weights is not None else None
+        s_code = pd.factorize(data.series(strata))[0] if strata is not None else np.zeros(n, dtype=int)
+        # By stratum, then time, stably (without strata: the data's stable order by time).
+        order_t = np.lexsort((t, s_code)) if strata is not None or order_time is None else order_time
+        w = data.floats(weights)[order_t] if weights is not None else None
         if w is not None and np.any(w < 0):
             return _not_estimable(terms, f"negative weights in column '{weights}'", n, n_events, assemble(rows))
         Xs = X[order_t][:, keep]
@@ -525,7 +677,7 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
         if cluster is not None:
             var = _robust_variance(Xs, t[order_t], e[order_t], coef, var,
                                    np.ones(n) if w is None else w, s_code[order_t],
-                                   pd.factorize(data[cluster])[0][order_t])
+                                   pd.factorize(data.series(cluster))[0][order_t])
         se = np.sqrt(np.diag(var))
         z = _z(conf_level)
         kept_rows = rows.index[keep]
@@ -586,7 +738,7 @@ def cox_fit(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
         return _not_estimable(terms, f"fit failed: {type(exc).__name__}: {exc}")
 
 
-def univariate_then_multivariate_cox(df: pd.DataFrame, duration_col: str, event_col: str,
+def univariate_then_multivariate_cox(df: pd.DataFrame | CoxData, duration_col: str, event_col: str,
                                      candidates: Sequence[str], levels: Mapping[str, Sequence] | None = None,
                                      entry_p: float = 0.1, forced: Sequence[str] = ("arm",),
                                      conf_level: float = 0.95) -> pd.DataFrame:
@@ -618,6 +770,7 @@ def univariate_then_multivariate_cox(df: pd.DataFrame, duration_col: str, event_
     [['univariate', 'arm[Nonmaintained]'], ['multivariate', 'arm[Nonmaintained]']]
     """
     levels = dict(levels or {})
+    df = df if isinstance(df, CoxData) else CoxData(df)  # one preparation for all the models
     forced = [f for f in forced]
     variables = forced + [c for c in candidates if c not in forced]
     columns = ["model", "variable", "term", "hr", "ci_lower", "ci_upper", "p_value", "note", "n", "n_events"]
