@@ -35,8 +35,7 @@ import pandas as pd
 
 from helpers.stats.evalue import evalue_hr
 from helpers.stats.matching import fit_propensity, match_nearest_caliper, matching_weights
-from helpers.stats.survival import cox_fit, cox_zph, km_rates_reported, logrank_reason, logrank_test, rmst_difference
-from helpers.stats.survival.cox import CoxData
+from helpers.stats.survival import CoxData, cox_fit, cox_zph, km_rates_reported, logrank_reason, logrank_test, rmst_difference
 from helpers.stats.weighting import ESTIMANDS, LevelBalance, iptw_weights, weight_summary
 
 #: The analyses of the matched cohort, in the order of the report's table.
@@ -83,11 +82,12 @@ def matched_analyses(matched: pd.DataFrame, endpoints: Endpoints, arms: Sequence
     levels = {"arm": list(arms)}
     term = f"arm[{arms[1]}]"
     rows = []
+    data = CoxData(matched)  # prepared once for the six models
     for ep, (tcol, ecol) in endpoints.items():
-        fits = {"as independent": cox_fit(matched, tcol, ecol, ["arm"], levels),
-                "weighted cluster-robust": cox_fit(matched, tcol, ecol, ["arm"], levels, weights=weights,
+        fits = {"as independent": cox_fit(data, tcol, ecol, ["arm"], levels),
+                "weighted cluster-robust": cox_fit(data, tcol, ecol, ["arm"], levels, weights=weights,
                                                     cluster=matched_set),
-                "stratified on matched sets": cox_fit(matched, tcol, ecol, ["arm"], levels, strata=matched_set)}
+                "stratified on matched sets": cox_fit(data, tcol, ecol, ["arm"], levels, strata=matched_set)}
         for analysis, res in fits.items():
             rows.append(dict(endpoint=ep, analysis=analysis, chi2=np.nan, n=res.n, n_events=res.n_events,
                              **_arm_row(res, term)))
@@ -106,8 +106,9 @@ def ph_tests(cohorts: Mapping[str, pd.DataFrame], endpoints: Endpoints, arms: Se
     """``cox.zph`` of the treatment model per cohort and endpoint: the test table and the residuals of each."""
     tables, residuals = [], {}
     for cohort, df in cohorts.items():
+        data = CoxData(df)  # prepared once for the cohort's endpoints
         for ep, (tcol, ecol) in endpoints.items():
-            z = cox_zph(df, tcol, ecol, ["arm"], {"arm": list(arms)})
+            z = cox_zph(data, tcol, ecol, ["arm"], {"arm": list(arms)})
             tables.append(z.table[z.table["variable"] == "arm"].assign(cohort=cohort, endpoint=ep))
             residuals[(cohort, ep)] = z.residuals
     table = pd.concat(tables, ignore_index=True)
@@ -227,7 +228,7 @@ def iptw_cox_table(weighted: pd.DataFrame, notes: Mapping[str, str], endpoints: 
     """The treatment HR per estimand and endpoint from a weighted Cox model with a robust (sandwich) variance,
     each patient its own cluster (R ``coxph(Surv(t, e) ~ arm, weights = w, robust = TRUE)``)."""
     levels, term = {"arm": list(arms)}, f"arm[{arms[1]}]"
-    data = weighted.assign(_patient=np.arange(len(weighted)))
+    data = CoxData(weighted.assign(_patient=np.arange(len(weighted))))  # prepared once for the four models
     rows = []
     for est in ESTIMANDS:
         for ep, (tcol, ecol) in endpoints.items():

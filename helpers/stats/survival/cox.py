@@ -137,7 +137,7 @@ class CoxData:
         """The column's values present in these rows, in order of appearance (as ``pd.unique``), missing ones
         left out."""
         codes, uniques = self.codes(col)
-        return [uniques[c] for c in pd.unique(codes) if c >= 0]
+        return self._memo(("observed", col), lambda: [uniques[c] for c in pd.unique(codes) if c >= 0])
 
     def complete(self, cols: Sequence[str]) -> CoxData:
         """The complete cases of ``cols`` (as ``DataFrame.dropna``): this data if there is no missing value."""
@@ -255,7 +255,8 @@ def _cumsum_within(values: np.ndarray, runs: np.ndarray, reverse: bool = False) 
 
 
 def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
-           weights: np.ndarray | None = None, strata: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+           weights: np.ndarray | None = None, strata: np.ndarray | None = None,
+           counts: np.ndarray | None = None, cache: dict | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     r"""Efron log partial likelihood, score and information (rows sorted by time; with ``strata``, integer
     codes, sorted by stratum then time, the risk sets of each stratum).
 
@@ -263,7 +264,9 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
     (:math:`l = 0..d-1`) sees the risk set with a fraction :math:`l/d` of the
     tied events' weight removed. With case ``weights`` :math:`w_i`, risk
     scores are :math:`w_i e^{x_i^\top\beta}` and each of the :math:`d` terms
-    counts with the tied events' mean weight, as R's ``coxfit6``.
+    counts with the tied events' mean weight, as R's ``coxfit6``. ``counts``
+    (whole numbers): each row stands for that many identical rows (:func:`_collapse`). ``cache``: a dict
+    kept over the calls of one model (same rows, new coefficients) for what does not depend on ``beta``.
     """
     eta = X @ beta
     eta_max = np.max(eta) if eta.size else 0.0
@@ -271,69 +274,100 @@ def _efron(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
     if weights is not None:
         w = w * weights
     n, p = X.shape
-    ev = event == 1
-    if n == 0 or not ev.any():
+    c = _efron_terms(X, time, event, weights, strata, counts) if cache is None else cache
+    if not c:
+        c.update(_efron_terms(X, time, event, weights, strata, counts))
+    ev = c["ev"]
+    if n == 0 or not c["any_event"]:
         return float(np.sum(eta[ev] - eta_max)), np.zeros(p), np.zeros((p, p))
+    if counts is not None:
+        w = w * counts  # a row's share of the risk-set sums
     wx = w[:, None] * X
     # Risk-set sums at each distinct time: sums per time, then reverse cumulative sums over the times.
-    new_time = time[1:] != time[:-1]
-    if strata is not None:
-        new_time = new_time | (strata[1:] != strata[:-1])
-    first = np.flatnonzero(np.concatenate(([True], new_time)))  # rows sorted by (stratum,) time: no sort needed
-    times = time[first]
-    idx = np.repeat(np.arange(times.size), np.diff(np.append(first, n)))  # each row's time
+    first, size, idx, ie, d, j, frac, m, xe = (c[k] for k in ("first", "size", "idx", "ie", "d", "j", "frac", "m",
+                                                               "xe"))
     if strata is None:
         s0 = np.cumsum(np.add.reduceat(w, first)[::-1])[::-1]
         s1 = np.cumsum(np.add.reduceat(wx, first, axis=0)[::-1], axis=0)[::-1]
     else:
         s0 = _cumsum_within(np.add.reduceat(w, first), strata[first], reverse=True)
         s1 = _cumsum_within(np.add.reduceat(wx, first, axis=0), strata[first], reverse=True)
-    ie = idx[ev]
-    d = np.bincount(ie, minlength=times.size)
-    t0 = np.bincount(ie, weights=w[ev], minlength=times.size)
-    t1 = np.column_stack([np.bincount(ie, weights=wx[ev, k], minlength=times.size) for k in range(p)]) \
-        if p else np.zeros((times.size, 0))
-    # One term per event: (time index j, l = 0..d_j-1), with the tied events' mean weight m.
-    j = np.repeat(np.arange(times.size), d)
-    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j].astype(float)
-    if weights is None:
-        m = np.ones(j.size)
-    else:
-        m = (np.bincount(ie, weights=weights[ev], minlength=times.size) / np.maximum(d, 1))[j]
+    w_ev = w[ev]
+    t0 = np.bincount(ie, weights=w_ev, minlength=size)
+    t1 = np.column_stack([np.bincount(ie, weights=w_ev * xe[:, k], minlength=size) for k in range(p)]) \
+        if p else np.zeros((size, 0))
     a0 = s0[j] - frac * t0[j]
     a1 = s1[j] - frac[:, None] * t1[j]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = a1 / a0[:, None]
         # sum over terms of m a2/a0, a2 = S2(t_j) - frac T2_j (second moments), without forming n p x p arrays:
         # sum_j alpha_j S2(t_j) = X' diag(w A) X with A the cumulative alpha at each row's time, and the tied
-        # events' part sum_j beta_j T2_j = X_ev' diag(w beta) X_ev.
-        alpha = np.bincount(j, weights=m / a0, minlength=times.size)
-        beta_j = np.bincount(j, weights=m * frac / a0, minlength=times.size)
+        # events' part sum_j beta_j T2_j = X_ev' diag(w beta) X_ev. Unweighted, m is 1 (left out: exact).
+        alpha = np.bincount(j, weights=1.0 / a0 if m is None else m / a0, minlength=size)
+        beta_j = np.bincount(j, weights=(frac if m is None else m * frac) / a0, minlength=size)
         cum_alpha = (np.cumsum(alpha) if strata is None else _cumsum_within(alpha, strata[first]))[idx]
-        xe = X[ev]
-        second = X.T @ ((w * cum_alpha)[:, None] * X) - xe.T @ ((w[ev] * beta_j[ie])[:, None] * xe)
-        info = second - (m[:, None] * mean).T @ mean
+        second = X.T @ ((w * cum_alpha)[:, None] * X) - xe.T @ ((w_ev * beta_j[ie])[:, None] * xe)
+        info = second - (mean if m is None else m[:, None] * mean).T @ mean
+        ew = c["ew"]
         if weights is None:
-            loglik = float(np.sum(eta[ev] - eta_max) - np.sum(np.log(a0)))
-            score = xe.sum(axis=0) - mean.sum(axis=0)
+            loglik = float(np.sum(eta[ev] - eta_max if ew is None else ew * (eta[ev] - eta_max))
+                           - np.sum(np.log(a0)))
+            score = c["x_events"] - mean.sum(axis=0)
         else:
-            loglik = float(np.sum(weights[ev] * (eta[ev] - eta_max)) - np.sum(m * np.log(a0)))
-            score = (weights[ev, None] * xe).sum(axis=0) - (m[:, None] * mean).sum(axis=0)
+            loglik = float(np.sum(ew * (eta[ev] - eta_max)) - np.sum(m * np.log(a0)))
+            score = c["x_events"] - (m[:, None] * mean).sum(axis=0)
     return loglik, score, info
 
 
+def _efron_terms(X: np.ndarray, time: np.ndarray, event: np.ndarray, weights: np.ndarray | None,
+                 strata: np.ndarray | None, counts: np.ndarray | None) -> dict:
+    """What :func:`_efron` computes without the coefficients: the risk sets' times, the events' terms
+    ``(j, l)`` with their fraction ``l/d_j`` and mean weight ``m`` (None: unweighted), the events' rows."""
+    n = X.shape[0]
+    ev = event == 1
+    out = dict(ev=ev, any_event=bool(ev.any()))
+    if n == 0 or not out["any_event"]:
+        return out
+    new_time = time[1:] != time[:-1]
+    if strata is not None:
+        new_time = new_time | (strata[1:] != strata[:-1])
+    first = np.flatnonzero(np.concatenate(([True], new_time)))  # rows sorted by (stratum,) time: no sort needed
+    size = first.size
+    idx = np.repeat(np.arange(size), np.diff(np.append(first, n)))  # each row's time
+    ie = idx[ev]
+    ce = None if counts is None else counts[ev]  # the events' multiplicities
+    d = np.bincount(ie, minlength=size) if ce is None else \
+        np.bincount(ie, weights=ce, minlength=size).astype(np.int64)
+    # One term per event: (time index j, l = 0..d_j-1), with the tied events' mean weight m.
+    j = np.repeat(np.arange(size), d)
+    frac = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j].astype(float)
+    xe = X[ev]
+    if weights is None:
+        m, ew = None, ce
+    else:
+        ew = weights[ev] if ce is None else weights[ev] * ce
+        m = (np.bincount(ie, weights=ew, minlength=size) / np.maximum(d, 1))[j]
+    x_events = xe.sum(axis=0) if ew is None else (ew[:, None] * xe).sum(axis=0)
+    out.update(first=first, size=size, idx=idx, ie=ie, d=d, j=j, frac=frac, m=m, ew=ew, xe=xe, x_events=x_events)
+    return out
+
+
 def _efron_strata(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
-                  weights: np.ndarray | None = None, strata: np.ndarray | None = None
-                  ) -> tuple[float, np.ndarray, np.ndarray]:
-    """:func:`_efron` summed over strata (rows sorted by stratum, then time; ``strata`` integer codes)."""
+                  weights: np.ndarray | None = None, strata: np.ndarray | None = None,
+                  cache: dict | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`_efron` summed over strata (rows sorted by stratum, then time; ``strata`` integer codes);
+    ``cache``: a dict kept over the calls of one model, one entry per stratum."""
+    cache = {} if cache is None else cache
     if strata is None:
-        return _efron(X, time, event, beta, weights)
+        return _efron(X, time, event, beta, weights, cache=cache.setdefault(None, {}))
     if len(strata) and strata[-1] != strata[0] and np.count_nonzero(np.diff(strata)) >= _VECTOR_STRATA:
-        return _efron(X, time, event, beta, weights, strata)  # many strata (matched sets): all at once
+        # many strata (matched sets): all at once
+        return _efron(X, time, event, beta, weights, strata, cache=cache.setdefault(None, {}))
     loglik, score, info = 0.0, np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1]))
     for lo, hi in _stratum_bounds(strata):
         part = slice(lo, hi)
-        ll, u, i = _efron(X[part], time[part], event[part], beta, None if weights is None else weights[part])
+        ll, u, i = _efron(X[part], time[part], event[part], beta, None if weights is None else weights[part],
+                          cache=cache.setdefault(lo, {}))
         loglik, score, info = loglik + ll, score + u, info + i
     return loglik, score, info
 
@@ -350,7 +384,7 @@ def _stratum_bounds(strata: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray,
-                     weights: np.ndarray) -> np.ndarray:
+                     weights: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
     r"""Efron score residuals of each row (one stratum, rows sorted by time), as R's ``residuals(fit, "score")``.
 
     Row :math:`i`'s residual is :math:`\delta_i (x_i - \bar x^*_{j(i)}) - \sum_j \sum_{l} c_{il}
@@ -358,7 +392,8 @@ def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
     :math:`t_j` has denominator :math:`A_{jl}` and mean :math:`\bar x_{jl}`, :math:`\bar x^*_j` is their
     average, :math:`\bar w_j` the tied events' mean weight, :math:`r_i = e^{x_i^\top\beta}` and
     :math:`c_{il}` is 1 for a row at risk and :math:`1 - l/d_j` for one of the :math:`d_j` tied events.
-    The weighted residuals :math:`w_i L_i` sum to the score.
+    The weighted residuals :math:`w_i L_i` sum to the score. ``counts``: each row stands for that many
+    identical rows (:func:`_collapse`), which share its residual.
     """
     n, p = X.shape
     r = np.exp(X @ beta - (np.max(X @ beta) if n else 0.0))
@@ -366,23 +401,27 @@ def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
     dead = event == 1
     if not dead.any():
         return np.zeros((n, p))
+    mult = np.ones(n) if counts is None else counts
     # Per event time t_j (rows sorted by time): risk-set and tied-event sums, then the Efron terms (j, l).
     times = np.unique(time[dead])
     k = np.searchsorted(times, time)  # each row: the number of event times before its time
     at = np.searchsorted(time, times)  # first row at risk at each event time
-    s0 = np.cumsum(rw[::-1])[::-1][at]
-    s1 = np.cumsum((rw[:, None] * X)[::-1], axis=0)[::-1][at]
+    crw = rw if counts is None else rw * mult  # a row's share of the sums
+    s0 = np.cumsum(crw[::-1])[::-1][at]
+    s1 = np.cumsum((crw[:, None] * X)[::-1], axis=0)[::-1][at]
     kd = k[dead]
-    d = np.bincount(kd, minlength=times.size)
-    d0 = np.bincount(kd, weights=rw[dead], minlength=times.size)
+    d = np.bincount(kd, minlength=times.size) if counts is None else \
+        np.bincount(kd, weights=mult[dead], minlength=times.size).astype(np.int64)
+    d0 = np.bincount(kd, weights=crw[dead], minlength=times.size)
 
     def per_time(values: np.ndarray, at_terms: np.ndarray) -> np.ndarray:
         """Sums over rows (or terms) by event time, one column per covariate."""
         return np.column_stack([np.bincount(at_terms, weights=values[:, c], minlength=times.size)
                                 for c in range(p)]) if p else np.zeros((times.size, 0))
 
-    d1 = per_time(rw[dead, None] * X[dead], kd)
-    meanwt = np.bincount(kd, weights=weights[dead], minlength=times.size) / d
+    d1 = per_time(crw[dead, None] * X[dead], kd)
+    meanwt = np.bincount(kd, weights=weights[dead] if counts is None else weights[dead] * mult[dead],
+                         minlength=times.size) / d
     j = np.repeat(np.arange(times.size), d)
     f = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j]
     a0 = s0[j] - f * d0[j]
@@ -404,6 +443,44 @@ def _score_residuals(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
     out = -r[:, None] * (X * cum_a[:, None] - cum_b)
     out[dead] += X[dead] - xbar_star[kd]
     return out
+
+
+#: From how many rows on a model without strata is fitted on its distinct rows (:func:`_collapse`).
+_COLLAPSE_FROM = 5000
+
+
+def _collapse(X: np.ndarray, time: np.ndarray, event: np.ndarray, weights: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """The distinct rows of ``(time, event, X, weights)`` (rows sorted by time) with their multiplicities.
+
+    Identical rows contribute identical terms to the Efron likelihood, score and information and have the
+    same score residuals, so a model is fitted on the distinct rows with ``counts`` (:func:`_efron`): with
+    categorical covariates a registry's million rows are a few thousand. Returns the distinct rows (sorted by
+    time), their ``counts`` and each row's distinct row (``inverse``).
+    """
+    n = len(time)
+    new_time = np.concatenate(([True], time[1:] != time[:-1]))
+    key = np.cumsum(new_time) - 1  # the time's rank: the key's leading part, so the distinct rows stay sorted
+    radix = int(key[-1]) + 1 if n else 1
+
+    def append(codes: np.ndarray, size: int) -> None:
+        nonlocal key, radix
+        if radix * size >= 2 ** 62:  # renumber the keys so far before they overflow
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+            radix = int(key.max()) + 1
+        key = key * size + codes
+        radix *= size
+
+    append(event.astype(np.int64), 2)
+    for col in list(X.T) + ([] if weights is None else [weights]):
+        if np.all((col == 0) | (col == 1)):
+            append(col.astype(np.int64), 2)
+        else:
+            values, codes = np.unique(col, return_inverse=True)
+            append(codes.astype(np.int64).ravel(), len(values))
+    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    return (X[first], time[first], event[first], None if weights is None else weights[first],
+            counts.astype(float), inverse.ravel())
 
 
 def _ldl_rank(info: np.ndarray, toler: float = COX_TOLER_CHOL) -> np.ndarray:
@@ -464,8 +541,15 @@ def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
 
     p = Z.shape[1]
     beta = np.zeros(p)
-    def efron(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        return _efron_strata(Z, time, event, b, weights, strata)
+    cache: dict = {}  # what the Efron sums of these rows need at every iterate
+    if strata is None and len(time) >= _COLLAPSE_FROM:
+        Zd, time_d, event_d, weights_d, counts, _ = _collapse(Z, time, event, weights)
+
+        def efron(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            return _efron(Zd, time_d, event_d, b, weights_d, counts=counts, cache=cache)
+    else:
+        def efron(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            return _efron_strata(Z, time, event, b, weights, strata, cache)
 
     loglik0, u, info = efron(beta)
     best = loglik0
@@ -498,13 +582,19 @@ def _robust_variance(X: np.ndarray, time: np.ndarray, event: np.ndarray, beta: n
                      weights: np.ndarray, strata: np.ndarray, cluster: np.ndarray) -> np.ndarray:
     """Cluster-robust variance :math:`D^\top D` of R's ``coxph(..., cluster = )``: weighted dfbeta
     residuals (score residuals times weight times the model-based variance) summed within cluster."""
-    score = np.zeros_like(X)
-    for lo, hi in _stratum_bounds(strata):
-        part = slice(lo, hi)
-        score[part] = _score_residuals(X[part], time[part], event[part], beta, weights[part])
+    if len(time) >= _COLLAPSE_FROM and strata[0] == strata[-1]:  # one stratum: the distinct rows' residuals
+        Xd, time_d, event_d, weights_d, counts, inverse = _collapse(X, time, event, weights)
+        score = _score_residuals(Xd, time_d, event_d, beta, weights_d, counts)[inverse]
+    else:
+        score = np.zeros_like(X)
+        for lo, hi in _stratum_bounds(strata):
+            part = slice(lo, hi)
+            score[part] = _score_residuals(X[part], time[part], event[part], beta, weights[part])
     dfbeta = (weights[:, None] * score) @ var
-    collapsed = np.zeros((int(cluster.max()) + 1, X.shape[1]))
-    np.add.at(collapsed, cluster, dfbeta)
+    # Summed within cluster, row by row in order (as np.add.at), one column at a time.
+    size = int(cluster.max()) + 1
+    collapsed = np.column_stack([np.bincount(cluster, weights=dfbeta[:, k], minlength=size)
+                                 for k in range(X.shape[1])]) if X.shape[1] else np.zeros((size, 0))
     return collapsed.T @ collapsed
 
 
@@ -516,8 +606,8 @@ def _aliased_columns(X: np.ndarray, candidates: np.ndarray) -> list[int]:
     QR decomposition of the centred candidates (the singular values of ``X[:, C]`` are those of ``R[:, C]``)
     rather than from the n-row columns for every ``i``.
     """
-    if candidates.size == 0:
-        return []
+    if candidates.size < 2:
+        return []  # one column, not constant: of rank 1
     centred = X[:, candidates] - X[:, candidates].mean(axis=0)
     r = np.linalg.qr(centred, mode="r")
     n = X.shape[0]
