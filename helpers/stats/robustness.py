@@ -19,7 +19,7 @@ table                    R                                                      
 ``iptw_weights_table``   weights' quantiles per arm, Kish's effective sample size        :func:`weight_summary`
 ``iptw_balance``         ``MatchIt:::bal1var(..., standardize = TRUE)`` per level         :class:`LevelBalance`
 ``iptw_cox_table``       ``coxph(Surv(t, e) ~ arm, weights = w, robust = TRUE)``         :func:`cox_fit`
-``matching_grid``        ``matchit(..., ratio = k, caliper = c)``, ``summary(m)``, then   :func:`match_nearest_caliper`
+``matching_grid``        ``matchit(..., ratio = k, caliper = c)``, ``summary(m)``, then   :func:`match_rows_up_to_ratio`
                          ``coxph(Surv(t, e) ~ arm, data = match.data(m))``
 =======================  ==============================================================  ======================
 
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.stats.evalue import evalue_hr
-from helpers.stats.matching import fit_propensity, match_nearest_caliper, matching_weights
+from helpers.stats.matching import fit_propensity, match_rows_up_to_ratio, matching_weights
 from helpers.stats.survival import CoxData, cox_fit, cox_zph, km_rates_reported, logrank_reason, logrank_test, rmst_difference
 from helpers.stats.weighting import ESTIMANDS, LevelBalance, iptw_weights, weight_summary
 
@@ -252,7 +252,7 @@ def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[st
     """Match under every caliper x ratio and estimate the treatment HR in each matched cohort.
 
     Per cell (the propensity model of :func:`fit_propensity`, the same in every cell and fitted once, then
-    :func:`match_nearest_caliper`: MatchIt's ``matchit(..., ratio = k, caliper = c, std.caliper = TRUE)``;
+    :func:`match_rows_up_to_ratio`, every ratio of a caliper from one run: MatchIt's ``matchit(..., ratio = k, caliper = c, std.caliper = TRUE)``;
     ``None`` is no caliper): matched patients per arm, treated patients left without a control, the largest
     absolute standardized mean difference after matching (MatchIt's ``summary(m)$sum.matched``: the matching
     weights, the SD of all treated patients, over every level's dummy), and per endpoint the hazard ratio of a
@@ -274,19 +274,20 @@ def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[st
     fit = fit_propensity(df, covariates, treatment="arm", treated_level=treated_arm) if treated.any() and \
         (df["arm"] == control_arm).any() else None
     logit = fit.logit_ps.to_numpy() if fit is not None else None
-    rows_id = np.arange(len(df))
     balance = LevelBalance(df, covariates, treated) if fit is not None else None
     survival = CoxData(df)
     rows = []
     for caliper in calipers:
+        # One 1:k run per caliper gives the matchings of every ratio up to k.
+        runs = match_rows_up_to_ratio(logit, treated, max(ratios), caliper, emulate=emulate) \
+            if fit is not None and len(ratios) else None
         for ratio in ratios:
             if fit is None:  # an empty arm: nobody is matched (as propensity_match)
                 keep, weights = np.zeros(len(df), dtype=bool), None
             else:
-                m = match_nearest_caliper(logit, treated, rows_id, ratio=int(ratio), caliper_sd=caliper,
-                                          emulate=emulate)
-                keep = m["matched"].to_numpy() == 1
-                weights = matching_weights(treated, m["match_id"].to_numpy())
+                match_of = runs[int(ratio) - 1]
+                keep = match_of >= 0
+                weights = matching_weights(treated, np.where(keep, match_of, np.nan))
             n_t, n_c = int((keep & treated).sum()), int((keep & ~treated).sum())
             cell = dict(caliper_sd=np.nan if caliper is None else float(caliper), ratio=int(ratio),
                         cell=grid_cell_label(caliper, int(ratio)), n_control=n_c, n_treated=n_t,
