@@ -478,7 +478,15 @@ def _collapse(X: np.ndarray, time: np.ndarray, event: np.ndarray, weights: np.nd
         else:
             values, codes = np.unique(col, return_inverse=True)
             append(codes.astype(np.int64).ravel(), len(values))
-    _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    if radix <= 4 * n:  # few possible keys: count them, no sort (the same distinct rows, in the same order)
+        counts = np.bincount(key, minlength=radix)
+        number = np.cumsum(counts > 0) - 1
+        inverse = number[key]
+        first = np.empty(int(number[-1]) + 1, dtype=np.int64)
+        first[inverse] = np.arange(n)  # a row of each distinct row (they are all the same)
+        counts = counts[counts > 0]
+    else:
+        _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
     return (X[first], time[first], event[first], None if weights is None else weights[first],
             counts.astype(float), inverse.ravel())
 
