@@ -268,7 +268,7 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
     ...                            caliper_sd=None, emulate="none").tolist()
     [0, 0, 0, -1]
     """
-    caliper, gap, pass_over_next_row, start_of, control_rows, control_dist, chooser_rows = _prepare(
+    caliper, _, pass_over_next_row, start_of, control_rows, control_dist, chooser_rows = _prepare(
         distance, is_treated, caliper_sd, order, emulate)
     n_controls = len(control_rows)
     # MatchIt 4.5.1 src/nn_matchC_vec.cpp (replace = FALSE, no exact constraints) without its
@@ -288,14 +288,16 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
     chooser_dist = np.asarray(distance, dtype=float)[chooser_rows].tolist()
     chooser_start = start_of[chooser_rows].tolist()
     n_available = n_controls
-    match_of = np.full(len(start_of), -1, dtype=np.int64)
+    match_of = [-1] * len(start_of)  # a list: item by item faster than an array
     controls_of: dict[int, list[int]] = {row: [] for row in chooser_rows}
+    truncate = emulate == "matchit-4.5.1-int-abs"  # _prepare's gap(), inline in the loop
 
     after_pass: list[np.ndarray] = []
 
     def result() -> np.ndarray | list[np.ndarray]:
         # Once the controls have run out, the later passes change nothing.
-        return after_pass + [match_of.copy() for _ in range(ratio - len(after_pass))] if each_pass else match_of
+        final = np.array(match_of, dtype=np.int64)
+        return after_pass + [final.copy() for _ in range(ratio - len(after_pass))] if each_pass else final
 
     for pass_no in range(ratio):
         for row, d, start in zip(chooser_rows, chooser_dist, chooser_start):
@@ -309,9 +311,25 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
             right = nearest_free(free_right, start)
             while right < n_controls and control_rows[right] in passed_over:
                 right = nearest_free(free_right, right + 1)
-            chosen = _choose(d, left, right, control_dist, gap, caliper)
-            if chosen < 0:
+            # _choose, inline (the hot path): a side whose candidate lies beyond the caliper gives none; of
+            # two, the closer wins, the left one if equally close (a gap is the same both ways).
+            gap_left = gap_right = 0.0
+            if left >= 0:
+                gap_left = abs(int(d - control_dist[left])) if truncate else abs(d - control_dist[left])
+                if gap_left > caliper:
+                    left = -1
+            if right < n_controls:
+                gap_right = abs(int(d - control_dist[right])) if truncate else abs(d - control_dist[right])
+                if gap_right > caliper:
+                    right = -1
+            else:
+                right = -1
+            if left >= 0 and right >= 0:
+                chosen = left if gap_left <= gap_right else right
+            elif left < 0 and right < 0:
                 continue
+            else:
+                chosen = max(left, right)
             free_left[chosen + 1] = chosen
             free_right[chosen] = chosen + 1
             n_available -= 1
@@ -319,7 +337,7 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
             match_of[control_rows[chosen]] = row
             match_of[row] = row
         if each_pass and pass_no < ratio - 1:
-            after_pass.append(match_of.copy())
+            after_pass.append(np.array(match_of, dtype=np.int64))
     return result()
 
 
