@@ -536,13 +536,21 @@ def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
                         iter_max: int = COX_ITER_MAX, eps: float = COX_EPS,
                         weights: np.ndarray | None = None, strata: np.ndarray | None = None) -> _NewtonFit:
     """R's ``coxfit6`` loop: start at 0, Newton steps, step-halving, relative-loglik stop."""
+    collapse = strata is None and len(time) >= _COLLAPSE_FROM
+    if collapse:  # the distinct rows of X are those of Z below (a map column by column)
+        Xd, time_d, event_d, weights_d, counts, _ = _collapse(X, time, event, weights)
     # Centre and scale non-{-1,0,1} columns as coxph does; Newton is affine
     # invariant, so this only keeps exp() and the pivot tolerance well behaved.
-    plain = np.all(np.isin(X, (-1.0, 0.0, 1.0)), axis=0)
-    center = np.where(plain, 0.0, X.mean(axis=0))
-    mad = np.abs(X - center).mean(axis=0)
-    scale = np.where(plain | (mad == 0), 1.0, 1.0 / np.where(mad == 0, 1.0, mad))
-    Z = (X - center) * scale
+    plain = np.all(np.isin(Xd if collapse else X, (-1.0, 0.0, 1.0)), axis=0)
+    if plain.all():  # e.g. dummies: nothing to centre or scale (Z is X)
+        center, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        Z, Zd = X, Xd if collapse else None
+    else:
+        center = np.where(plain, 0.0, X.mean(axis=0))
+        mad = np.abs(X - center).mean(axis=0)
+        scale = np.where(plain | (mad == 0), 1.0, 1.0 / np.where(mad == 0, 1.0, mad))
+        Z = (X - center) * scale
+        Zd = (Xd - center) * scale if collapse else None
 
     def solve(info: np.ndarray, u: np.ndarray) -> np.ndarray:
         return _generalized_inverse(info) @ u
@@ -550,9 +558,7 @@ def _cox_newton_raphson(X: np.ndarray, time: np.ndarray, event: np.ndarray,
     p = Z.shape[1]
     beta = np.zeros(p)
     cache: dict = {}  # what the Efron sums of these rows need at every iterate
-    if strata is None and len(time) >= _COLLAPSE_FROM:
-        Zd, time_d, event_d, weights_d, counts, _ = _collapse(Z, time, event, weights)
-
+    if collapse:
         def efron(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
             return _efron(Zd, time_d, event_d, b, weights_d, counts=counts, cache=cache)
     else:
