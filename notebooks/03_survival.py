@@ -152,6 +152,7 @@ for cohort_name, df in cohorts.items():
         t = univariate_then_multivariate_cox(data, tcol, ecol, candidate_covariates, levels=levels,
                                              entry_p=entry_p, forced=("arm",))
         cox_tables[(cohort_name, ep)] = t
+del data  # the prepared columns are not needed further
 cox = pd.concat([t.assign(cohort=c, endpoint=e) for (c, e), t in cox_tables.items()], ignore_index=True)
 cox = cox[["cohort", "endpoint", "model", "variable", "term", "hr", "ci_lower", "ci_upper", "p_value", "note",
            "n", "n_events"]]

@@ -213,3 +213,22 @@ def test_cox_fit_on_distinct_rows_equals_the_fit_on_all_rows(monkeypatch):
         np.testing.assert_allclose(got.table[["coef", "se", "p_value"]], want.table[["coef", "se", "p_value"]],
                                    rtol=1e-10)
         np.testing.assert_allclose([got.loglik, got.loglik_null], [want.loglik, want.loglik_null], rtol=1e-12)
+
+
+def test_cox_data_reads_columns_as_pandas_does():
+    # CoxData's shortcuts: missing values from factorize's codes (object columns), the observed values of a
+    # whole frame from factorize's order of appearance; a subset's from its own rows.
+    import pandas as pd
+
+    from helpers.stats.survival.cox import CoxData
+    df = pd.DataFrame({"s": ["b", None, "a", np.nan, "b", pd.NA, "c"], "x": [1.0, np.nan, 2, 3, 4, 5, 6],
+                       "k": pd.Categorical(["u", "v", None, "u", "v", "u", "v"], categories=["v", "u"])})
+    data = CoxData(df)
+    for col in df:
+        assert data.notna(col).tolist() == df[col].notna().tolist()
+        assert data.observed(col) == list(pd.unique(df[col].dropna()))
+    rows = np.array([False, True, False, True, True, True, True])
+    part = data.subset(rows)
+    for col in df:
+        assert part.notna(col).tolist() == df[col][rows].notna().tolist()
+        assert part.observed(col) == list(pd.unique(df[col][rows].dropna()))

@@ -121,7 +121,12 @@ class CoxData:
 
     def notna(self, col: str) -> np.ndarray:
         """Not missing (pandas' ``notna``), per row."""
-        return self._take(self._root._memo(("root-notna", col), lambda: pd.notna(self.df[col]).to_numpy()))
+        return self._take(self._root._memo(("root-notna", col), lambda: self._root._root_notna(col)))
+
+    def _root_notna(self, col: str) -> np.ndarray:
+        if pd.api.types.is_object_dtype(self.df[col].dtype):  # factorize's missing values are notna's
+            return self.codes(col)[0] >= 0
+        return pd.notna(self.df[col]).to_numpy()
 
     def floats(self, col: str) -> np.ndarray:
         """The column as floats."""
@@ -137,6 +142,8 @@ class CoxData:
         """The column's values present in these rows, in order of appearance (as ``pd.unique``), missing ones
         left out."""
         codes, uniques = self.codes(col)
+        if self._rows is None and not isinstance(self.df[col].dtype, pd.CategoricalDtype):
+            return list(uniques)  # factorize numbers the values in order of appearance
         return self._memo(("observed", col), lambda: [uniques[c] for c in pd.unique(codes) if c >= 0])
 
     def complete(self, cols: Sequence[str]) -> CoxData:
