@@ -35,7 +35,15 @@ import pandas as pd
 
 from helpers.stats.evalue import evalue_hr
 from helpers.stats.matching import fit_propensity, match_rows_up_to_ratio, matching_weights
-from helpers.stats.survival import CoxData, cox_fit, cox_zph, km_rates_reported, logrank_reason, logrank_test, rmst_difference
+from helpers.stats.survival import (
+    CoxData,
+    cox_fit,
+    cox_zph,
+    km_rates_reported,
+    logrank_reason,
+    logrank_test,
+    rmst_difference,
+)
 from helpers.stats.weighting import ESTIMANDS, LevelBalance, iptw_weights, weight_summary
 
 #: The analyses of the matched cohort, in the order of the report's table.

@@ -115,13 +115,14 @@ def cox_zph(df: pd.DataFrame | CoxData, duration_col: str, event_col: str, terms
     dead = e == 1
     # Per event time t_j: the risk set's sums S (rows with t >= t_j) and the tied events' sums D of r, r x, r x x'.
     event_times = np.unique(t[dead])
-    k = np.searchsorted(event_times, t)  # each row: its time's index among the event times (or the next's)
-    at = np.searchsorted(t, event_times)  # the first row at risk at each event time
-    kd = k[dead]
+    kd = np.searchsorted(event_times, t[dead])  # each event's time among the event times
     size = event_times.size
+    first = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))  # each distinct time's first row
+    at = np.searchsorted(t[first], event_times)  # the event times among the distinct times
 
     def risk_sum(values: np.ndarray) -> np.ndarray:
-        return np.cumsum(values[::-1])[::-1][at]
+        # sums per distinct time, then over the times from the last (as the Cox fit's risk sets)
+        return np.cumsum(np.add.reduceat(values, first)[::-1])[::-1][at]
 
     def tied_sum(values: np.ndarray) -> np.ndarray:
         return np.bincount(kd, weights=values[dead], minlength=size)
