@@ -143,12 +143,16 @@ show_figure(fig, "fig-km", build_dir)
 
 # %%
 #| label: cox-models
+from helpers.stats.survival import CoxData
+
 cox_tables = {}
 for cohort_name, df in cohorts.items():
+    data = CoxData(df)  # the cohort prepared once for the models of its three endpoints
     for ep, (tcol, ecol, _) in endpoints.items():
-        t = univariate_then_multivariate_cox(df, tcol, ecol, candidate_covariates, levels=levels,
+        t = univariate_then_multivariate_cox(data, tcol, ecol, candidate_covariates, levels=levels,
                                              entry_p=entry_p, forced=("arm",))
         cox_tables[(cohort_name, ep)] = t
+del data  # the prepared columns are not needed further
 cox = pd.concat([t.assign(cohort=c, endpoint=e) for (c, e), t in cox_tables.items()], ignore_index=True)
 cox = cox[["cohort", "endpoint", "model", "variable", "term", "hr", "ci_lower", "ci_upper", "p_value", "note",
            "n", "n_events"]]

@@ -49,7 +49,7 @@ def test_efron_equals_the_direct_sums(seed, weighted):
     rng = np.random.default_rng(seed)
     n = 300
     X = np.column_stack([rng.integers(0, 2, n), rng.normal(size=n), rng.integers(0, 3, n)]).astype(float)
-    time = np.sort(rng.integers(1, 40, n).astype(float))  # heavy ties, rows sorted by time
+    time = np.sort(rng.integers(1, 13, n).astype(float))  # heavy ties, rows sorted by time
     event = (rng.random(n) < 0.6).astype(int)
     beta = np.array([0.4, -0.3, 0.2])
     weights = rng.uniform(0.5, 2.0, n) if weighted else None
@@ -158,3 +158,77 @@ def test_stratified_logrank_moments_are_the_sums_of_each_stratum():
                                             for s in np.unique(strata)))]
     for got, want in zip(at_once, summed):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("continuous", [False, True])
+def test_distinct_rows_with_counts_give_the_rows_likelihood_and_residuals(weighted, continuous):
+    # A registry's rows are few distinct ones: fitting on them with counts (_collapse) must give the
+    # likelihood, score, information and score residuals of all the rows. With a continuous covariate the
+    # possible keys outnumber the rows and _collapse sorts them instead of counting.
+    from helpers.stats.survival import cox
+    rng = np.random.default_rng(7)
+    n = 3000
+    X = np.column_stack([rng.integers(0, 2, n), rng.integers(0, 3, n) - 1.0, rng.integers(0, 2, n)]).astype(float)
+    if continuous:
+        X[:, 2] = np.round(rng.normal(0, 1, n), 1)
+    time = np.sort(rng.integers(1, 13, n).astype(float))
+    event = (rng.random(n) < 0.6).astype(int)
+    weights = rng.choice([0.5, 1.0, 2.25], n) if weighted else None
+    beta = np.array([0.3, -0.2, 0.1])
+    Xd, time_d, event_d, weights_d, counts, inverse = cox._collapse(X, time, event, weights)
+    assert counts.sum() == n and len(counts) < (n if continuous else n / 3)
+    assert np.all(np.diff(time_d) >= 0)
+    np.testing.assert_array_equal(Xd[inverse], X)
+    got = cox._efron(Xd, time_d, event_d, beta, weights_d, counts=counts)
+    want = cox._efron(X, time, event, beta, weights)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-12)
+    w = np.ones(n) if weights is None else weights
+    res = _score_residuals(Xd, time_d, event_d, beta, np.ones(len(counts)) if weights is None else weights_d,
+                           counts)[inverse]
+    np.testing.assert_allclose(res, _score_residuals(X, time, event, beta, w), rtol=1e-10, atol=1e-12)
+
+
+def test_cox_fit_on_distinct_rows_equals_the_fit_on_all_rows(monkeypatch):
+    # cox_fit switches to the distinct rows from _COLLAPSE_FROM rows on: the same estimates, variances (model and
+    # cluster-robust) and likelihoods as the row by row fit.
+    import pandas as pd
+
+    from helpers.stats.survival import cox
+    rng = np.random.default_rng(11)
+    n = 6000
+    df = pd.DataFrame({"t": rng.integers(1, 60, n) / 2.0, "e": (rng.random(n) < 0.5).astype(int),
+                       "arm": rng.choice(["A", "B"], n), "grade": rng.choice(["1", "2", "3"], n),
+                       "w": rng.choice([0.5, 1.0, 1.5], n), "id": np.arange(n)})
+    levels = {"arm": ["A", "B"], "grade": ["1", "2", "3"]}
+    fits = {}
+    for collapse_from in (cox._COLLAPSE_FROM, 10 ** 9):
+        monkeypatch.setattr(cox, "_COLLAPSE_FROM", collapse_from)
+        fits[collapse_from] = [cox.cox_fit(df, "t", "e", ["arm", "grade"], levels),
+                               cox.cox_fit(df, "t", "e", ["arm"], levels, weights="w", cluster="id")]
+    for got, want in zip(*fits.values()):
+        assert got.iterations == want.iterations
+        np.testing.assert_allclose(got.table[["coef", "se", "p_value"]], want.table[["coef", "se", "p_value"]],
+                                   rtol=1e-10)
+        np.testing.assert_allclose([got.loglik, got.loglik_null], [want.loglik, want.loglik_null], rtol=1e-12)
+
+
+def test_cox_data_reads_columns_as_pandas_does():
+    # CoxData's shortcuts: missing values from factorize's codes (object columns), the observed values of a
+    # whole frame from factorize's order of appearance; a subset's from its own rows.
+    import pandas as pd
+
+    from helpers.stats.survival.cox import CoxData
+    df = pd.DataFrame({"s": ["b", None, "a", np.nan, "b", pd.NA, "c"], "x": [1.0, np.nan, 2, 3, 4, 5, 6],
+                       "k": pd.Categorical(["u", "v", None, "u", "v", "u", "v"], categories=["v", "u"])})
+    data = CoxData(df)
+    for col in df:
+        assert data.notna(col).tolist() == df[col].notna().tolist()
+        assert data.observed(col) == list(pd.unique(df[col].dropna()))
+    rows = np.array([False, True, False, True, True, True, True])
+    part = data.subset(rows)
+    for col in df:
+        assert part.notna(col).tolist() == df[col][rows].notna().tolist()
+        assert part.observed(col) == list(pd.unique(df[col][rows].dropna()))

@@ -70,3 +70,18 @@ def test_the_reference_is_todays_algorithm_on_the_hand_checked_case():
     rows = reference_match_rows(np.array([2.0, 1.0, 1.9, 1.1, 1.5, 0.0]), np.array([1, 1, 0, 0, 0, 0]),
                                 ratio=2, caliper_sd=None)
     assert rows.tolist() == [0, 1, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("emulate", EMULATIONS)
+def test_every_ratio_from_one_run_equals_its_own_run(emulate):
+    # match_rows_up_to_ratio (the matching grid): the state after pass r of a 1:3 run is the 1:r matching,
+    # also where the controls run out (treated shares of 0.4 and 0.7 at ratio 3) and with the 4.5.1 pass-over.
+    from helpers.stats.matching import match_rows_up_to_ratio
+    for seed in range(3):
+        for ties, treated, distance in _cases(77 + seed):
+            for caliper in CALIPERS:
+                for order in MATCH_ORDERS:
+                    runs = match_rows_up_to_ratio(distance, treated, 3, caliper, order, emulate=emulate)
+                    for ratio, got in enumerate(runs, start=1):
+                        want = nearest_caliper_match_rows(distance, treated, ratio, caliper, order, emulate)
+                        assert got.tolist() == want.tolist(), (seed, ties, caliper, order, ratio)

@@ -17,9 +17,9 @@ table                    R                                                      
 ``weighted_km_table``    ``summary(survfit(Surv(t, e) ~ arm, weights = w), times = )``   :func:`km_rates_reported`
 ``iptw_cohort``          the ATT and stabilized ATE weights from the propensity score    :func:`iptw_weights`
 ``iptw_weights_table``   weights' quantiles per arm, Kish's effective sample size        :func:`weight_summary`
-``iptw_balance``         ``MatchIt:::bal1var(..., standardize = TRUE)`` per level         :func:`weighted_smd`
+``iptw_balance``         ``MatchIt:::bal1var(..., standardize = TRUE)`` per level         :class:`LevelBalance`
 ``iptw_cox_table``       ``coxph(Surv(t, e) ~ arm, weights = w, robust = TRUE)``         :func:`cox_fit`
-``matching_grid``        ``matchit(..., ratio = k, caliper = c)``, ``summary(m)``, then   :func:`propensity_match`
+``matching_grid``        ``matchit(..., ratio = k, caliper = c)``, ``summary(m)``, then   :func:`match_rows_up_to_ratio`
                          ``coxph(Surv(t, e) ~ arm, data = match.data(m))``
 =======================  ==============================================================  ======================
 
@@ -34,9 +34,17 @@ import numpy as np
 import pandas as pd
 
 from helpers.stats.evalue import evalue_hr
-from helpers.stats.matching import propensity_match
-from helpers.stats.survival import cox_fit, cox_zph, km_rates_reported, logrank_reason, logrank_test, rmst_difference
-from helpers.stats.weighting import ESTIMANDS, iptw_weights, weight_summary, weighted_smd
+from helpers.stats.matching import fit_propensity, match_rows_up_to_ratio, matching_weights
+from helpers.stats.survival import (
+    CoxData,
+    cox_fit,
+    cox_zph,
+    km_rates_reported,
+    logrank_reason,
+    logrank_test,
+    rmst_difference,
+)
+from helpers.stats.weighting import ESTIMANDS, LevelBalance, iptw_weights, weight_summary
 
 #: The analyses of the matched cohort, in the order of the report's table.
 MATCHED_ANALYSES = {
@@ -82,11 +90,12 @@ def matched_analyses(matched: pd.DataFrame, endpoints: Endpoints, arms: Sequence
     levels = {"arm": list(arms)}
     term = f"arm[{arms[1]}]"
     rows = []
+    data = CoxData(matched)  # prepared once for the six models
     for ep, (tcol, ecol) in endpoints.items():
-        fits = {"as independent": cox_fit(matched, tcol, ecol, ["arm"], levels),
-                "weighted cluster-robust": cox_fit(matched, tcol, ecol, ["arm"], levels, weights=weights,
+        fits = {"as independent": cox_fit(data, tcol, ecol, ["arm"], levels),
+                "weighted cluster-robust": cox_fit(data, tcol, ecol, ["arm"], levels, weights=weights,
                                                     cluster=matched_set),
-                "stratified on matched sets": cox_fit(matched, tcol, ecol, ["arm"], levels, strata=matched_set)}
+                "stratified on matched sets": cox_fit(data, tcol, ecol, ["arm"], levels, strata=matched_set)}
         for analysis, res in fits.items():
             rows.append(dict(endpoint=ep, analysis=analysis, chi2=np.nan, n=res.n, n_events=res.n_events,
                              **_arm_row(res, term)))
@@ -105,8 +114,9 @@ def ph_tests(cohorts: Mapping[str, pd.DataFrame], endpoints: Endpoints, arms: Se
     """``cox.zph`` of the treatment model per cohort and endpoint: the test table and the residuals of each."""
     tables, residuals = [], {}
     for cohort, df in cohorts.items():
+        data = CoxData(df)  # prepared once for the cohort's endpoints
         for ep, (tcol, ecol) in endpoints.items():
-            z = cox_zph(df, tcol, ecol, ["arm"], {"arm": list(arms)})
+            z = cox_zph(data, tcol, ecol, ["arm"], {"arm": list(arms)})
             tables.append(z.table[z.table["variable"] == "arm"].assign(cohort=cohort, endpoint=ep))
             residuals[(cohort, ep)] = z.residuals
     table = pd.concat(tables, ignore_index=True)
@@ -208,13 +218,14 @@ def iptw_balance(weighted: pd.DataFrame, covariates: Sequence[str], treated_arm:
     treated = (weighted["arm"] == treated_arm).to_numpy()
     sd = {"ATT": "treated", "ATE": "pooled"}
     rows = []
+    balance = LevelBalance(weighted, covariates, treated) if len(weighted) else None
     for est, w, denom, note in [("unweighted", None, "treated", ""),
                                 *[(e, weighted[f"w_{e}"].to_numpy(float), sd[e], notes[e]) for e in ESTIMANDS]]:
         if note or not len(weighted):
             rows += [dict(estimand=est, sd=denom, variable=v, smd=np.nan, note=note or "no patients")
                      for v in covariates]
             continue
-        per_level = weighted_smd(weighted, covariates, treated, w, denom)
+        per_level = balance.smd(w, denom)
         worst = per_level.assign(smd=per_level["smd"].abs()).groupby("variable", sort=False)["smd"].max()
         rows += [dict(estimand=est, sd=denom, variable=v, smd=worst.get(v, np.nan), note="") for v in covariates]
     return pd.DataFrame(rows, columns=["estimand", "sd", "variable", "smd", "note"])
@@ -225,7 +236,7 @@ def iptw_cox_table(weighted: pd.DataFrame, notes: Mapping[str, str], endpoints: 
     """The treatment HR per estimand and endpoint from a weighted Cox model with a robust (sandwich) variance,
     each patient its own cluster (R ``coxph(Surv(t, e) ~ arm, weights = w, robust = TRUE)``)."""
     levels, term = {"arm": list(arms)}, f"arm[{arms[1]}]"
-    data = weighted.assign(_patient=np.arange(len(weighted)))
+    data = CoxData(weighted.assign(_patient=np.arange(len(weighted))))  # prepared once for the four models
     rows = []
     for est in ESTIMANDS:
         for ep, (tcol, ecol) in endpoints.items():
@@ -248,7 +259,8 @@ def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[st
                   ratios: Sequence[int], endpoints: Endpoints, emulate: str = "matchit-4.5.1") -> pd.DataFrame:
     """Match under every caliper x ratio and estimate the treatment HR in each matched cohort.
 
-    Per cell (:func:`propensity_match`, MatchIt's ``matchit(..., ratio = k, caliper = c, std.caliper = TRUE)``;
+    Per cell (the propensity model of :func:`fit_propensity`, the same in every cell and fitted once, then
+    :func:`match_rows_up_to_ratio`, every ratio of a caliper from one run: MatchIt's ``matchit(..., ratio = k, caliper = c, std.caliper = TRUE)``;
     ``None`` is no caliper): matched patients per arm, treated patients left without a control, the largest
     absolute standardized mean difference after matching (MatchIt's ``summary(m)$sum.matched``: the matching
     weights, the SD of all treated patients, over every level's dummy), and per endpoint the hazard ratio of a
@@ -266,13 +278,24 @@ def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[st
     control_arm, treated_arm = arms
     treated = (df["arm"] == treated_arm).to_numpy()
     levels, term = {"arm": list(arms)}, f"arm[{treated_arm}]"
+    # The propensity model does not depend on the cell: fitted once (propensity_match's model), matched per cell.
+    fit = fit_propensity(df, covariates, treatment="arm", treated_level=treated_arm) if treated.any() and \
+        (df["arm"] == control_arm).any() else None
+    logit = fit.logit_ps.to_numpy() if fit is not None else None
+    balance = LevelBalance(df, covariates, treated) if fit is not None else None
+    survival = CoxData(df)
     rows = []
     for caliper in calipers:
+        # One 1:k run per caliper gives the matchings of every ratio up to k.
+        runs = match_rows_up_to_ratio(logit, treated, max(ratios), caliper, emulate=emulate) \
+            if fit is not None and len(ratios) else None
         for ratio in ratios:
-            m = propensity_match(df, covariates, treated_arm=treated_arm, control_arm=control_arm, ratio=int(ratio),
-                                 caliper_sd=caliper, emulate=emulate).matched_cohort
-            keep = m["matched"].to_numpy() == 1
-            matched = df[keep]
+            if fit is None:  # an empty arm: nobody is matched (as propensity_match)
+                keep, weights = np.zeros(len(df), dtype=bool), None
+            else:
+                match_of = runs[int(ratio) - 1]
+                keep = match_of >= 0
+                weights = matching_weights(treated, np.where(keep, match_of, np.nan))
             n_t, n_c = int((keep & treated).sum()), int((keep & ~treated).sum())
             cell = dict(caliper_sd=np.nan if caliper is None else float(caliper), ratio=int(ratio),
                         cell=grid_cell_label(caliper, int(ratio)), n_control=n_c, n_treated=n_t,
@@ -280,8 +303,9 @@ def matching_grid(df: pd.DataFrame, covariates: Sequence[str], arms: Sequence[st
             empty = "nobody matched" if n_t == 0 else ""
             smd = np.nan
             if not empty:
-                per_level = weighted_smd(df, covariates, treated, m["weights"].to_numpy(float), "treated")
+                per_level = balance.smd(weights, "treated")
                 smd = float(per_level["smd"].abs().max()) if per_level["smd"].notna().any() else np.nan
+            matched = survival.subset(keep) if not empty else None
             for ep, (tcol, ecol) in endpoints.items():
                 if empty:
                     rows.append(dict(cell, smd_max=smd, endpoint=ep, hr=np.nan, ci_lower=np.nan, ci_upper=np.nan,

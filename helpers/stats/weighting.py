@@ -174,16 +174,58 @@ def smd_one(x, treated, weights=None, sd_denominator: str = "treated") -> float:
     x = np.asarray(x, dtype=float)
     t = np.asarray(treated, dtype=bool)
     w = np.ones(x.size) if weights is None else np.asarray(weights, dtype=float)
-    if not (w[t] > 0).any() or not (w[~t] > 0).any():
+    xt, xc = x[t], x[~t]
+    return _smd(xt, xc, w[t], w[~t], _variance(xt), _variance(xc), sd_denominator)
+
+
+def _smd(xt: np.ndarray, xc: np.ndarray, wt: np.ndarray, wc: np.ndarray, var_t: float, var_c: float,
+         sd_denominator: str) -> float:
+    """:func:`smd_one` from the arms' values ``xt``, ``xc``, weights ``wt``, ``wc`` and unweighted variances."""
+    if not (wt > 0).any() or not (wc > 0).any():
         return float("nan")
-    diff = np.average(x[t], weights=w[t]) - np.average(x[~t], weights=w[~t])
+    diff = np.average(xt, weights=wt) - np.average(xc, weights=wc)
     if abs(diff) <= np.sqrt(np.finfo(float).eps):
         return float(diff)
-    pooled = np.sqrt((_variance(x[t]) + _variance(x[~t])) / 2)
-    sd = np.sqrt(_variance(x[t])) if sd_denominator == "treated" else pooled
+    pooled = np.sqrt((var_t + var_c) / 2)
+    sd = np.sqrt(var_t) if sd_denominator == "treated" else pooled
     if not np.isfinite(sd) or sd < np.sqrt(np.finfo(float).eps):
         sd = pooled
     return float(diff / sd) if sd > 0 else float("nan")
+
+
+class LevelBalance:
+    """The level dummies of categorical covariates split by arm, for the SMDs of many weightings of one cohort.
+
+    What does not depend on the weights (each level's 0/1 values per arm and their unweighted variances) is
+    computed once, so that :meth:`smd` under one weighting costs a weighted mean per level and arm
+    (e.g. the fifteen matched cohorts of a matching grid, the IPTW weightings).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    covariates : sequence of str
+        Columns whose values (as strings) are the levels.
+    treated : array-like of bool
+    """
+
+    def __init__(self, df: pd.DataFrame, covariates: Sequence[str], treated) -> None:
+        self.treated = np.asarray(treated, dtype=bool)
+        self.levels: list[tuple[str, str, np.ndarray, np.ndarray, float, float]] = []
+        for var in covariates:
+            codes, uniques = pd.factorize(df[var].astype(str).to_numpy(), sort=True)
+            ct, cc = codes[self.treated], codes[~self.treated]
+            for k, level in enumerate(uniques):
+                xt, xc = (ct == k).astype(float), (cc == k).astype(float)
+                self.levels.append((var, str(level), xt, xc, _variance(xt), _variance(xc)))
+
+    def smd(self, weights=None, sd_denominator: str = "treated") -> pd.DataFrame:
+        """The rows of :func:`weighted_smd` under ``weights`` (None: unweighted)."""
+        t = self.treated
+        w = np.ones(t.size) if weights is None else np.asarray(weights, dtype=float)
+        wt, wc = w[t], w[~t]
+        rows = [dict(variable=var, level=level, smd=_smd(xt, xc, wt, wc, vt, vc, sd_denominator))
+                for var, level, xt, xc, vt, vc in self.levels]
+        return pd.DataFrame(rows, columns=["variable", "level", "smd"])
 
 
 def weighted_smd(df: pd.DataFrame, covariates: Sequence[str], treated, weights=None,
@@ -194,13 +236,7 @@ def weighted_smd(df: pd.DataFrame, covariates: Sequence[str], treated, weights=N
     -------
     pandas.DataFrame
         ``variable``, ``level``, ``smd`` (signed), one row per level present in the data (MatchIt's summary
-        rows of a factor), covariates in the given order, levels sorted.
+        rows of a factor), covariates in the given order, levels sorted. Many weightings of one cohort:
+        :class:`LevelBalance`.
     """
-    t = np.asarray(treated, dtype=bool)
-    rows = []
-    for var in covariates:
-        values = df[var].astype(str).to_numpy()
-        for level in sorted(set(values)):
-            rows.append(dict(variable=var, level=level,
-                             smd=smd_one((values == level).astype(float), t, weights, sd_denominator)))
-    return pd.DataFrame(rows, columns=["variable", "level", "smd"])
+    return LevelBalance(df, covariates, treated).smd(weights, sd_denominator)

@@ -29,7 +29,8 @@ Layout
 ``glm``         the propensity model: :func:`fit_propensity`, :func:`fit_logit_irls`
 ``nearest``     the matching: :func:`match_nearest_caliper` (tie and order rules
                 beside the code), :func:`caliper_width`,
-                :func:`nearest_caliper_match_rows`
+                :func:`nearest_caliper_match_rows`, :func:`match_rows_up_to_ratio`
+                (every ratio up to k from one 1:k run)
 ``weights``     MatchIt's matching weights: :func:`matching_weights` (``m$weights``)
 this module     :func:`propensity_match`: the model, then the matching
 ==============  ==============================================================
@@ -58,13 +59,15 @@ from helpers.stats.matching.nearest import (
     MATCH_ORDERS,
     caliper_width,
     match_nearest_caliper,
+    match_rows_up_to_ratio,
     nearest_caliper_match_rows,
 )
 from helpers.stats.matching.weights import matching_weights
 
 __all__ = [
     "GLM_MAX_ITER", "GLM_EPSILON", "LogitFit", "PropensityFit", "fit_logit_irls", "fit_propensity",
-    "EMULATIONS", "MATCH_ORDERS", "caliper_width", "match_nearest_caliper", "nearest_caliper_match_rows",
+    "EMULATIONS", "MATCH_ORDERS", "caliper_width", "match_nearest_caliper", "match_rows_up_to_ratio",
+    "nearest_caliper_match_rows",
     "PropensityMatch", "propensity_match", "matching_weights",
 ]
 

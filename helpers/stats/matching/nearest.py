@@ -194,6 +194,18 @@ def match_nearest_caliper(logit_ps, is_treated, ids, ratio: int = 2, caliper_sd:
         raise ValueError(f"logit_ps, is_treated and ids must have the same length ({n}, {len(treated)}, {len(ids)}).")
     if not ids.is_unique:
         raise ValueError(f"Patient ids must be unique; repeated: {sorted(map(str, ids[ids.duplicated()].unique()))[:5]}.")
+    _check(distance, ratio, order, emulate)
+
+    match_of = nearest_caliper_match_rows(distance, treated, int(ratio), caliper_sd, order, emulate)
+    matched = match_of >= 0
+    match_id = pd.array(ids.take(np.where(matched, match_of, 0)), dtype=_nullable(ids.dtype))
+    match_id[~matched] = pd.NA
+    return pd.DataFrame({"patient_id": ids.to_numpy(), "treated": treated.astype(int),
+                         "matched": matched.astype(int), "match_id": match_id, "distance": distance})
+
+
+def _check(distance: np.ndarray, ratio: int, order: str, emulate: str) -> None:
+    """The arguments :func:`match_nearest_caliper` refuses, with what to fix."""
     if not np.all(np.isfinite(distance)):
         raise ValueError("The propensity distance has missing or infinite values; check the propensity model notes.")
     if order not in MATCH_ORDERS:
@@ -203,12 +215,34 @@ def match_nearest_caliper(logit_ps, is_treated, ids, ratio: int = 2, caliper_sd:
     if int(ratio) != ratio or ratio < 1:
         raise ValueError(f"ratio must be a whole number >= 1, not {ratio!r}.")
 
-    match_of = nearest_caliper_match_rows(distance, treated, int(ratio), caliper_sd, order, emulate)
-    matched = match_of >= 0
-    match_id = pd.array(ids.take(np.where(matched, match_of, 0)), dtype=_nullable(ids.dtype))
-    match_id[~matched] = pd.NA
-    return pd.DataFrame({"patient_id": ids.to_numpy(), "treated": treated.astype(int),
-                         "matched": matched.astype(int), "match_id": match_id, "distance": distance})
+
+def match_rows_up_to_ratio(logit_ps, is_treated, ratio: int = 2, caliper_sd: float | None = 0.02,
+                           order: str = "largest", *, emulate: str = "matchit-4.5.1") -> list[np.ndarray]:
+    """The matchings of :func:`match_nearest_caliper` at ratios 1, 2, ..., ``ratio`` from one run.
+
+    1:k matching does k passes, each treated unit taking one more control per pass, and its first k - 1
+    passes are those of 1:(k - 1) matching (MatchIt 4.5.1's pass-over looks only at earlier passes, and
+    matching stops where the controls run out, at the same point whatever the ratio): the state after
+    pass r is the 1:r matching.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        For ratio r = 1..``ratio`` (item r - 1): each unit's row of the treated unit of its matched set, or
+        -1 if unmatched (as :func:`nearest_caliper_match_rows`).
+
+    Examples
+    --------
+    >>> [m.tolist() for m in match_rows_up_to_ratio([2.0, 1.0, 1.9, 1.1, 1.5, 0.0], [1, 1, 0, 0, 0, 0],
+    ...                                              ratio=2, caliper_sd=None)]
+    [[0, 1, 0, 1, -1, -1], [0, 1, 0, 1, 0, 1]]
+    """
+    distance = np.asarray(logit_ps, dtype=float)
+    treated = np.asarray(is_treated).astype(bool)
+    if len(treated) != len(distance):
+        raise ValueError(f"logit_ps and is_treated must have the same length ({len(distance)}, {len(treated)}).")
+    _check(distance, ratio, order, emulate)
+    return nearest_caliper_match_rows(distance, treated, int(ratio), caliper_sd, order, emulate, each_pass=True)
 
 
 def _nullable(dtype) -> str | object:
@@ -219,11 +253,14 @@ def _nullable(dtype) -> str | object:
 
 def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, ratio: int = 2,
                                caliper_sd: float | None = 0.02, order: str = "largest",
-                               emulate: str = "matchit-4.5.1") -> np.ndarray:
+                               emulate: str = "matchit-4.5.1", *, each_pass: bool = False
+                               ) -> np.ndarray | list[np.ndarray]:
     """Array-only core of :func:`match_nearest_caliper` (same algorithm and arguments, no checks).
 
     Returns, for each unit, the row number of the treated unit of its matched
-    set (a matched treated unit points to itself), or -1 if unmatched.
+    set (a matched treated unit points to itself), or -1 if unmatched; with
+    ``each_pass``, a list of these after each of the ``ratio`` passes
+    (:func:`match_rows_up_to_ratio`).
 
     Examples
     --------
@@ -231,7 +268,7 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
     ...                            caliper_sd=None, emulate="none").tolist()
     [0, 0, 0, -1]
     """
-    caliper, gap, pass_over_next_row, start_of, control_rows, control_dist, chooser_rows = _prepare(
+    caliper, _, pass_over_next_row, start_of, control_rows, control_dist, chooser_rows = _prepare(
         distance, is_treated, caliper_sd, order, emulate)
     n_controls = len(control_rows)
     # MatchIt 4.5.1 src/nn_matchC_vec.cpp (replace = FALSE, no exact constraints) without its
@@ -251,13 +288,21 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
     chooser_dist = np.asarray(distance, dtype=float)[chooser_rows].tolist()
     chooser_start = start_of[chooser_rows].tolist()
     n_available = n_controls
-    match_of = np.full(len(start_of), -1, dtype=np.int64)
+    match_of = [-1] * len(start_of)  # a list: item by item faster than an array
     controls_of: dict[int, list[int]] = {row: [] for row in chooser_rows}
+    truncate = emulate == "matchit-4.5.1-int-abs"  # _prepare's gap(), inline in the loop
+
+    after_pass: list[np.ndarray] = []
+
+    def result() -> np.ndarray | list[np.ndarray]:
+        # Once the controls have run out, the later passes change nothing.
+        final = np.array(match_of, dtype=np.int64)
+        return after_pass + [final.copy() for _ in range(ratio - len(after_pass))] if each_pass else final
 
     for pass_no in range(ratio):
         for row, d, start in zip(chooser_rows, chooser_dist, chooser_start):
             if n_available == 0:
-                return match_of
+                return result()
             # MatchIt 4.5.1 (pass >= 2): the row after each control already taken is passed over.
             passed_over = {c + 1 for c in controls_of[row]} if pass_no and pass_over_next_row else ()
             left = nearest_free(free_left, start) - 1
@@ -266,16 +311,34 @@ def nearest_caliper_match_rows(distance: np.ndarray, is_treated: np.ndarray, rat
             right = nearest_free(free_right, start)
             while right < n_controls and control_rows[right] in passed_over:
                 right = nearest_free(free_right, right + 1)
-            chosen = _choose(d, left, right, control_dist, gap, caliper)
-            if chosen < 0:
+            # _choose, inline (the hot path): a side whose candidate lies beyond the caliper gives none; of
+            # two, the closer wins, the left one if equally close (a gap is the same both ways).
+            gap_left = gap_right = 0.0
+            if left >= 0:
+                gap_left = abs(int(d - control_dist[left])) if truncate else abs(d - control_dist[left])
+                if gap_left > caliper:
+                    left = -1
+            if right < n_controls:
+                gap_right = abs(int(d - control_dist[right])) if truncate else abs(d - control_dist[right])
+                if gap_right > caliper:
+                    right = -1
+            else:
+                right = -1
+            if left >= 0 and right >= 0:
+                chosen = left if gap_left <= gap_right else right
+            elif left < 0 and right < 0:
                 continue
+            else:
+                chosen = max(left, right)
             free_left[chosen + 1] = chosen
             free_right[chosen] = chosen + 1
             n_available -= 1
             controls_of[row].append(control_rows[chosen])
             match_of[control_rows[chosen]] = row
             match_of[row] = row
-    return match_of
+        if each_pass and pass_no < ratio - 1:
+            after_pass.append(np.array(match_of, dtype=np.int64))
+    return result()
 
 
 def _prepare(distance, is_treated, caliper_sd, order, emulate):

@@ -51,13 +51,15 @@ def matching_weights(is_treated: Sequence[bool] | np.ndarray, match_id: Sequence
         1 for matched treated patients, the scaled :math:`1/k_s` for matched controls, 0 if unmatched.
     """
     treated = np.asarray(is_treated).astype(bool)
-    sets = pd.Series(list(match_id), dtype=object)
-    matched = sets.notna().to_numpy()
+    arraylike = (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)
+    values = match_id if isinstance(match_id, arraylike) else np.asarray(list(match_id), dtype=object)
+    sets = pd.factorize(values)[0]  # the matched set's number; -1 if missing (unmatched)
+    matched = sets >= 0
     weights = np.zeros(len(treated), dtype=float)
     weights[matched & treated] = 1.0
     controls = matched & ~treated
     if controls.any():
-        per_set = sets[controls].map(sets[controls].value_counts())
-        raw = 1.0 / per_set.to_numpy(dtype=float)
+        per_set = np.bincount(sets[controls])[sets[controls]]  # the controls of each control's set
+        raw = 1.0 / per_set.astype(float)
         weights[controls] = raw * controls.sum() / raw.sum()
     return weights

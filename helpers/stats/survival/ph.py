@@ -42,9 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.stats.survival.cox import _design_matrix, cox_fit
+from helpers.stats.survival.cox import CoxData, _design_matrix, cox_fit
 from helpers.stats.survival.km import kaplan_meier
-from helpers.stats.survival.times import _clean_time_event
 
 ZPH_COLUMNS = ("variable", "chisq", "df", "p_value", "note")
 GLOBAL = "GLOBAL"
@@ -74,13 +73,13 @@ def km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return 1.0 - np.concatenate([[1.0], km["survival"].to_numpy()])[idx]
 
 
-def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence[str],
+def cox_zph(df: pd.DataFrame | CoxData, duration_col: str, event_col: str, terms: Sequence[str],
             levels: Mapping[str, Sequence] | None = None) -> ZphResult:
     """Test proportional hazards per variable and globally, as ``cox.zph(fit, transform = "km")``.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    df : pandas.DataFrame or CoxData
     duration_col, event_col : str
         Follow-up time and event (1/0).
     terms, levels
@@ -94,47 +93,65 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
     """
     terms = list(terms)
     levels = dict(levels or {})
-    fit = cox_fit(df, duration_col, event_col, terms, levels)
+    source = df if isinstance(df, CoxData) else CoxData(df)
+    fit = cox_fit(source, duration_col, event_col, terms, levels)
     if not fit.estimable:
         return _not_testable(terms, f"the Cox model is not estimable: {fit.reason}")
-    data = df[[duration_col, event_col, *terms]].dropna()
-    t, e, _ = _clean_time_event(data[duration_col], data[event_col])
+    data = source.complete([duration_col, event_col, *terms])
+    t, e, order = data.time_event(duration_col, event_col)
     X, names, variables, _ = _design_matrix(data, terms, levels)
     kept = list(fit.vcov.index)
     cols = [names.index(k) for k in kept]
-    X = X[:, cols]
     var_of = [variables[c] for c in cols]
     beta = fit.table.set_index("term").loc[kept, "coef"].to_numpy(dtype=float)
     vcov = fit.vcov.to_numpy()
     g_raw = km_transform(t, e)
     g = g_raw - g_raw[e == 1].mean()
+    # Rows sorted by time (stably: tied events keep the data's order, as the residuals are listed).
+    X, t, e, g_raw, g = X[order][:, cols], t[order], e[order], g_raw[order], g[order]
     p = X.shape[1]
-    r = np.exp(X @ beta - np.max(X @ beta))
-    u = np.zeros(p)
+    eta = X @ beta
+    r = np.exp(eta - np.max(eta))
+    dead = e == 1
+    # Per event time t_j: the risk set's sums S (rows with t >= t_j) and the tied events' sums D of r, r x, r x x'.
+    event_times = np.unique(t[dead])
+    kd = np.searchsorted(event_times, t[dead])  # each event's time among the event times
+    size = event_times.size
+    first = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))  # each distinct time's first row
+    at = np.searchsorted(t[first], event_times)  # the event times among the distinct times
+
+    def risk_sum(values: np.ndarray) -> np.ndarray:
+        # sums per distinct time, then over the times from the last (as the Cox fit's risk sets)
+        return np.cumsum(np.add.reduceat(values, first)[::-1])[::-1][at]
+
+    def tied_sum(values: np.ndarray) -> np.ndarray:
+        return np.bincount(kd, weights=values[dead], minlength=size)
+
+    rx = r[:, None] * X
+    s0, d0 = risk_sum(r), tied_sum(r)
+    s1 = np.column_stack([risk_sum(rx[:, a]) for a in range(p)])
+    d1 = np.column_stack([tied_sum(rx[:, a]) for a in range(p)])
+    # One Efron term per event (j, l = 0..d_j-1): the risk-set mean and variance with l/d_j of the tied removed.
+    d = np.bincount(kd, minlength=size)
+    j = np.repeat(np.arange(size), d)
+    f = (np.arange(j.size) - np.repeat(np.cumsum(d) - d, d)) / d[j]
+    a0 = s0[j] - f * d0[j]
+    mean = (s1[j] - f[:, None] * d1[j]) / a0[:, None]
+    gj = g[dead][np.searchsorted(kd, np.arange(size))]  # g at each event time (g depends on the time only)
+    gt = gj[j]
     imat = np.zeros((2 * p, 2 * p))
-    schoen = []
-    event_times = np.unique(t[e == 1])
-    for tj in event_times:
-        risk = t >= tj
-        dead = (t == tj) & (e == 1)
-        d = int(dead.sum())
-        s0, s1 = r[risk].sum(), r[risk] @ X[risk]
-        s2 = (r[risk, None] * X[risk]).T @ X[risk]
-        d0, d1 = r[dead].sum(), r[dead] @ X[dead]
-        d2 = (r[dead, None] * X[dead]).T @ X[dead]
-        gj = g[dead][0]
-        means = np.zeros(p)
-        for ll in range(d):
-            f = ll / d
-            a0 = s0 - f * d0
-            mean = (s1 - f * d1) / a0
-            v = (s2 - f * d2) / a0 - np.outer(mean, mean)
-            means += mean
-            imat += np.block([[v, gj * v], [gj * v, gj * gj * v]])
-        u += gj * (X[dead].sum(axis=0) - means)
-        for i in np.flatnonzero(dead):
-            schoen.append((t[i], g_raw[i], X[i] - means / d))
-    n_events = len(schoen)
+    for a in range(p):
+        for b in range(a, p):
+            s2, d2 = risk_sum(rx[:, a] * X[:, b]), tied_sum(rx[:, a] * X[:, b])
+            v = (s2[j] - f * d2[j]) / a0 - mean[:, a] * mean[:, b]
+            block = np.array([[v.sum(), (gt * v).sum()], [(gt * v).sum(), (gt * gt * v).sum()]])
+            for (ra, rb) in ((a, b), (b, a)):
+                imat[np.ix_([ra, p + ra], [rb, p + rb])] = block
+    means = np.column_stack([np.bincount(j, weights=mean[:, a], minlength=size) for a in range(p)])
+    x_dead = np.column_stack([tied_sum(X[:, a]) for a in range(p)])
+    u = (gj[:, None] * (x_dead - means)).sum(axis=0)
+    schoen = X[dead] - means[kd] / d[kd, None]
+    n_events = int(dead.sum())
 
     def score_test(k: list[int]) -> float:
         idx = list(range(p)) + [p + j for j in k]
@@ -148,8 +165,8 @@ def cox_zph(df: pd.DataFrame, duration_col: str, event_col: str, terms: Sequence
         rows.append(dict(variable=var, chisq=chisq, df=len(k), p_value=float(stats.chi2.sf(chisq, len(k))), note=""))
     chisq = score_test(list(range(p)))
     rows.append(dict(variable=GLOBAL, chisq=chisq, df=p, p_value=float(stats.chi2.sf(chisq, p)), note=""))
-    resid = np.array([s[2] for s in schoen]) @ vcov * n_events + beta
+    resid = schoen @ vcov * n_events + beta
     residuals = pd.DataFrame(resid, columns=kept)
-    residuals.insert(0, "transformed_time", [s[1] for s in schoen])
-    residuals.insert(0, "time", [s[0] for s in schoen])
+    residuals.insert(0, "transformed_time", g_raw[dead])
+    residuals.insert(0, "time", t[dead])
     return ZphResult(table=pd.DataFrame(rows, columns=list(ZPH_COLUMNS)), residuals=residuals)
