@@ -99,3 +99,30 @@ def test_a_child_that_fails_or_hangs_gives_none_and_the_figure_is_drawn_here():
     t0 = time.monotonic()
     assert _svg_from_child(_svg_in_child(_FailingFigure(sleep=30)), timeout=0.3) is None  # killed
     assert time.monotonic() - t0 < 10
+
+
+def test_ph_residual_panels_above_the_limit_are_rasterized_with_an_interpolated_smooth():
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    from helpers.report.plots_robustness import LARGE_PANEL_POINTS, plot_ph_residuals
+
+    rng = np.random.default_rng(7)
+
+    def panel(n):
+        t = np.sort(rng.uniform(0, 60, n))
+        return dict(residuals=pd.DataFrame({"time": t, "arm[B]": -0.5 + 0.01 * t + rng.normal(0, 1, n)}),
+                    column="arm[B]", title="OS", p_value=0.2, note="")
+
+    small, large = panel(200), panel(LARGE_PANEL_POINTS + 1000)
+    fig = plot_ph_residuals([small, large])
+    (points_small,), (points_large,) = fig.axes[0].collections, fig.axes[1].collections
+    assert not points_small.get_rasterized() and points_large.get_rasterized()
+    for ax, p in zip(fig.axes, (small, large)):
+        res = p["residuals"]
+        exact = lowess(res["arm[B]"], res["time"], frac=2 / 3, it=0, return_sorted=True)[:, 1]
+        drawn = ax.get_lines()[0].get_ydata()
+        if p is small:
+            np.testing.assert_array_equal(drawn, exact)  # below the limit: the exact smooth, as before
+        else:
+            assert np.max(np.abs(drawn - exact)) < 0.01  # interpolated within 1% of the time range
+    plt.close(fig)

@@ -15,6 +15,12 @@ from statsmodels.nonparametric.smoothers_lowess import lowess
 from helpers.report import fmt
 
 
+#: Above this many residuals a panel's points are drawn as an image (no vector mark per event) and the LOWESS
+#: smooth interpolates within 1% of the time range (``delta``, R's ``lowess`` default) instead of fitting at
+#: every point: at registry scale a panel has hundreds of thousands of events.
+LARGE_PANEL_POINTS = 5_000
+
+
 def plot_ph_residuals(panels: Sequence[Mapping], figsize: tuple[float, float] | None = None) -> Figure:
     """Scaled Schoenfeld residuals of the treatment term against time, one panel each.
 
@@ -22,7 +28,9 @@ def plot_ph_residuals(panels: Sequence[Mapping], figsize: tuple[float, float] | 
     term), ``title``, ``p_value`` (the ``cox.zph`` test) and ``note`` (why there is no test). The points are
     :math:`\\hat\\beta + d\\,V r_i` (R's ``plot(cox.zph(fit))``), drawn on the log-hazard-ratio scale with a
     LOWESS smooth (statsmodels, frac 2/3, no robustness iterations: a local mean, as R's spline smooth is) and the fitted coefficient as a dashed line: a smooth that drifts
-    from the line says the hazard ratio changes over follow-up.
+    from the line says the hazard ratio changes over follow-up. A panel of more than
+    :data:`LARGE_PANEL_POINTS` residuals has its points rasterized and its smooth computed with
+    ``delta`` = 1% of the time range (R's ``lowess`` default; exact below that size).
     """
     fig, axes = plt.subplots(1, len(panels), figsize=figsize or (4.2 * len(panels), 3.4), squeeze=False)
     for ax, panel in zip(axes[0], panels):
@@ -35,9 +43,12 @@ def plot_ph_residuals(panels: Sequence[Mapping], figsize: tuple[float, float] | 
                     transform=ax.transAxes, wrap=True)
             continue
         t, y = res["time"].to_numpy(float), res[col].to_numpy(float)
-        ax.scatter(t, y, s=9, color="0.35", alpha=0.7, linewidths=0)
+        large = len(t) > LARGE_PANEL_POINTS
+        ax.scatter(t, y, s=9, color="0.35", alpha=0.7, linewidths=0, rasterized=large)
         if len(t) >= 4:
-            smooth = lowess(y, t, frac=2 / 3, it=0, return_sorted=True)  # a local mean, no robustness step
+            delta = 0.01 * float(np.ptp(t)) if large else 0.0
+            # a local mean, no robustness step
+            smooth = lowess(y, t, frac=2 / 3, it=0, delta=delta, return_sorted=True)
             ax.plot(smooth[:, 0], smooth[:, 1], color="C3", lw=1.6, label="LOWESS")
         beta = float(np.mean(y))  # the scaled residuals average to the fitted coefficient
         ax.axhline(beta, color="C0", ls="--", lw=1, label=f"fitted log HR ({beta:.2f})")
