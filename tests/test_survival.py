@@ -571,3 +571,23 @@ def test_crosscheck_random_data_against_r(tmp_path):
         assert res.n == ref["n"].iloc[0] and res.n_events == ref["n_events"].iloc[0]
         for col in ["coef", "se", "hr", "ci_lower", "ci_upper", "p_value"]:
             close(res.table[col], ref[col])
+
+
+def test_weighted_km_influence_se_per_time_and_event_equals_the_per_row_sum(monkeypatch):
+    """Without clusters, from GROUPED_INFLUENCE_ROWS rows the IJ variance is summed per distinct (time, event)
+    pair; the per-row sum (the form pinned to R's survfit(..., weights = w) above) gives the same se."""
+    import numpy as np
+
+    from helpers.stats.survival import km
+
+    rng = np.random.default_rng(11)
+    n = km.GROUPED_INFLUENCE_ROWS + 500
+    t = np.round(rng.exponential(30, n), 0)  # heavy ties
+    e = (rng.random(n) < 0.6).astype(float)
+    w = rng.gamma(2.0, 0.5, n)
+    grouped = km.kaplan_meier(t, e, weights=w)
+    monkeypatch.setattr(km, "GROUPED_INFLUENCE_ROWS", 10**9)
+    per_row = km.kaplan_meier(t, e, weights=w)
+    np.testing.assert_allclose(grouped["std_err"], per_row["std_err"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(grouped["ci_lower"], per_row["ci_lower"], rtol=1e-12)
+    assert grouped["survival"].equals(per_row["survival"])

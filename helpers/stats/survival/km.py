@@ -95,14 +95,25 @@ def _clean_weights(time, event, weights, cluster=None):
     return t[pos], e[pos], w[pos], c[pos]
 
 
+#: From this many rows, without clusters, :func:`_km_influence_se` sums the squared influences per distinct
+#: (time, event) pair instead of per row (the same sum in another order: agreement to ~1e-13 relative).
+GROUPED_INFLUENCE_ROWS = 5_000
+
+
 def _km_influence_se(t: np.ndarray, e: np.ndarray, w: np.ndarray, cluster: np.ndarray, times: np.ndarray,
-                     n_at_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
+                     n_at_risk: np.ndarray, n_event: np.ndarray, rows_are_clusters: bool = False) -> np.ndarray:
     r"""Infinitesimal-jackknife se of :math:`\log \hat S` at each distinct time (R ``survfit(..., robust = TRUE)``).
 
     The influence of row :math:`i` on :math:`\log \hat S(t_k)` is
     :math:`-\sum_{t_j \le t_k} (dN_i(t_j) - Y_i(t_j) h_j) / (n_j - d_j)`, :math:`h_j = d_j / n_j` (weighted
     counts); the variance of :math:`\log \hat S` is :math:`\sum_g (\sum_{i \in g} w_i U_i)^2` over clusters
     :math:`g` (each row its own cluster unless given).
+
+    With ``rows_are_clusters`` (no ``cluster``: each row its own) and at least
+    :data:`GROUPED_INFLUENCE_ROWS` rows, :math:`U_i` depends on the row only
+    through its time and event, so the variance is
+    :math:`\sum_{(t, e)} (\sum_{i \in (t, e)} w_i^2)\, U_{(t, e)}^2` over the distinct pairs: a
+    pairs x times matrix instead of rows x times.
     """
     idx = np.searchsorted(times, t)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,6 +121,19 @@ def _km_influence_se(t: np.ndarray, e: np.ndarray, w: np.ndarray, cluster: np.nd
         step = np.where(n_event > 0, n_event / n_at_risk / denom, 0.0)
         own = np.where(e > 0, 1.0 / denom[idx], 0.0)
     cum = np.cumsum(step)
+    if rows_are_clusters and t.size >= GROUPED_INFLUENCE_ROWS:
+        pair = idx * 2 + (e > 0)
+        keys, inverse = np.unique(pair, return_inverse=True)
+        w2 = np.bincount(inverse, weights=w * w, minlength=keys.size)
+        idx_g, own_g = keys // 2, own[np.unique(inverse, return_index=True)[1]]
+        out = np.empty(times.size)
+        block = max(1, (1 << 22) // max(keys.size, 1))
+        for lo in range(0, times.size, block):
+            k = np.arange(lo, min(lo + block, times.size))
+            infl = -(np.where(idx_g[:, None] <= k[None, :], own_g[:, None], 0.0)
+                     - cum[np.minimum(k[None, :], idx_g[:, None])])
+            out[k] = np.sqrt(w2 @ (infl ** 2))
+        return out
     # The rows of each cluster together, in their order (a stable sort), so that a cluster's sum is
     # np.add.reduceat's running sum: the additions np.add.at would make, in the same order.
     order = np.argsort(cluster, kind="stable")
@@ -207,7 +231,7 @@ def kaplan_meier(time, event, conf_level: float = 0.95, conf_type: ConfType = "l
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - n_event / n_at_risk)
         if robust:
-            se_log = _km_influence_se(t, e, w, c, times, n_at_risk, n_event)
+            se_log = _km_influence_se(t, e, w, c, times, n_at_risk, n_event, rows_are_clusters=cluster is None)
         else:
             # Greenwood terms; d == n gives d / 0 = inf, as in R.
             terms = np.where(n_event > 0, n_event / (n_at_risk * (n_at_risk - n_event)), 0.0)
