@@ -80,7 +80,11 @@ class TreeMemory:
     def now(self) -> float:
         """Resident memory of the tree now, in MB."""
         total = 0
-        for proc in [self._root, *self._root.children(recursive=True)]:
+        try:
+            tree = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:  # the root ended (a child process that has finished)
+            return 0.0
+        for proc in tree:
             try:
                 total += proc.memory_info().rss
             except psutil.Error:  # a child that ended while being read
