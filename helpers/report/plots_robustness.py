@@ -14,7 +14,6 @@ from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from helpers.report import fmt
 
-
 #: Above this many residuals a panel's points are drawn as an image (no vector mark per event) and the LOWESS
 #: smooth interpolates within 1% of the time range (``delta``, R's ``lowess`` default) instead of fitting at
 #: every point: at registry scale a panel has hundreds of thousands of events.
