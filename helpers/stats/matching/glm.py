@@ -241,9 +241,9 @@ class PropensityFit:
     """Plain-language remarks on the fit (left-out covariates, separation, ...)."""
 
 
-def _covariate_levels(column: str, values: np.ndarray) -> tuple[list, list[str]]:
+def _covariate_levels(column: str, values: np.ndarray | _Coded) -> tuple[list, list[str]]:
     """Levels present in ``values``, reference first, and notes on unexpected ones."""
-    present = set(values.tolist())
+    present = values.present() if isinstance(values, _Coded) else set(values.tolist())
     notes: list[str] = []
     if column in _TABLE1_LEVELS:
         declared = [lv for lv in _TABLE1_LEVELS[column] if lv in present]
@@ -281,12 +281,35 @@ def _describe_rows(df: pd.DataFrame, mask: np.ndarray, limit: int = 5) -> str:
     return ("patient_id " if "patient_id" in df.columns else "rows ") + ", ".join(labels[:limit]) + more
 
 
-def _separation_notes(column: str, values: np.ndarray, levels: list, treated: np.ndarray,
+class _Coded:
+    """A covariate column as integer codes over its distinct values: ``values == level`` without comparing
+    every patient's value (text at registry scale), the same masks."""
+
+    def __init__(self, values: np.ndarray, as_text: bool) -> None:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        uniques = np.asarray(uniques, dtype=object)
+        if as_text:  # each distinct value's text once (str() per value, as ndarray.astype(str) does)
+            text = np.array([str(u) for u in uniques], dtype=object)
+            recode, uniques = pd.factorize(text)
+            codes = recode[codes]
+            uniques = np.asarray(uniques, dtype=object)
+        self.codes, self.uniques = codes, uniques
+        self._position = {u: i for i, u in enumerate(uniques.tolist())}
+
+    def present(self) -> set:
+        return set(self.uniques.tolist())
+
+    def mask(self, level) -> np.ndarray:
+        position = self._position.get(level)
+        return np.zeros(self.codes.size, dtype=bool) if position is None else self.codes == position
+
+
+def _separation_notes(column: str, values: _Coded, levels: list, treated: np.ndarray,
                       arm_names: tuple[str, str]) -> list[str]:
     """A level whose patients are all in one arm has an infinite odds ratio (separation)."""
     notes = []
     for level in levels:
-        in_level = values == level
+        in_level = values.mask(level)
         n_level, n_treated = int(in_level.sum()), int(treated[in_level].sum())
         if n_treated in (0, n_level):
             arm = arm_names[1] if n_treated else arm_names[0]
@@ -372,8 +395,7 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
             raise ValueError(f"Propensity covariate {column!r} is missing for {int(missing.sum())} "
                              f"patient(s) ({_describe_rows(df, missing)}); complete it or exclude "
                              f"these patients before matching (MatchIt refuses missing covariates too).")
-        if column in _TABLE1_LEVELS:
-            values = values.astype(str)  # Table 1 levels are text ("0"/"1" for ECOG)
+        values = _Coded(values, as_text=column in _TABLE1_LEVELS)  # Table 1 levels are text ("0"/"1" for ECOG)
         levels, level_notes = _covariate_levels(column, values)
         notes += level_notes
         if len(levels) < 2:
@@ -383,7 +405,7 @@ def fit_propensity(df: pd.DataFrame, covariates: Sequence[str], treatment: pd.Se
         used.append(column)
         notes += _separation_notes(column, values, levels, treated, (control_level, treated_level))
         for level in levels[1:]:
-            columns.append((values == level).astype(float))
+            columns.append(values.mask(level).astype(float))
             terms.append((f"{column}{level}", column, str(level), str(levels[0])))
 
     X = np.column_stack(columns)
