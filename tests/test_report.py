@@ -18,6 +18,12 @@ def report(default_build):
     return default_build / "report"
 
 
+@pytest.fixture(scope="module")
+def pdf_text(report) -> str:
+    """The PDF's text, extracted once for the module's tests (pypdf takes seconds per extraction)."""
+    return " ".join(page.extract_text() for page in PdfReader(report / "index.pdf").pages)
+
+
 @pytest.mark.slow
 def test_html_has_every_table_and_figure_captioned_and_cross_referenced(report):
     html = (report / "index.html").read_text(encoding="utf-8")
@@ -42,9 +48,8 @@ def test_html_has_every_table_and_figure_captioned_and_cross_referenced(report):
 
 
 @pytest.mark.slow
-def test_pdf_text_has_tables_figures_and_references(report):
-    reader = PdfReader(report / "index.pdf")
-    text = " ".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+def test_pdf_text_has_tables_figures_and_references(report, pdf_text):
+    text = pdf_text.replace("\xa0", " ")
     for needle in ("Table 1", "Figure 1", "Supplementary Figure 1", "Supplementary Figure 2", "Before matching",
                    "After matching", "References", "Bray"):
         assert needle in text, needle
@@ -53,7 +58,7 @@ def test_pdf_text_has_tables_figures_and_references(report):
 
 
 @pytest.mark.slow
-def test_report_shows_aggregates_only(report):
+def test_report_shows_aggregates_only(report, pdf_text):
     """No patient identifier and no individual date in any rendered page, the PDF or the Word file."""
     import zipfile
 
@@ -65,7 +70,7 @@ def test_report_shows_aggregates_only(report):
     assert len(ids) == 190 and len(dates) > 500
     texts = {p.name: p.read_text(encoding="utf-8")
              for p in [report / "index.html", *sorted((report / "notebooks").glob("*.html"))]}
-    texts["index.pdf"] = " ".join(page.extract_text() for page in PdfReader(report / "index.pdf").pages)
+    texts["index.pdf"] = pdf_text
     with zipfile.ZipFile(report / "index.docx") as z:
         texts["index.docx"] = z.read("word/document.xml").decode("utf-8")
     assert len(texts) >= 8
@@ -77,7 +82,7 @@ def test_report_shows_aggregates_only(report):
 
 
 @pytest.mark.slow
-def test_no_rendered_file_names_a_machine_path(report):
+def test_no_rendered_file_names_a_machine_path(report, pdf_text):
     """No absolute path of the checkout in any rendered file, nor in any part of the DOCX (pandoc's
     citeproc once left the bibliography's and the style's paths in docProps/custom.xml). The build
     folder itself is named as the test gave it (absolute), as a user's OUT would be."""
@@ -91,7 +96,6 @@ def test_no_rendered_file_names_a_machine_path(report):
         for part in docx.namelist():
             found = paths.search(docx.read(part).decode("utf-8", "replace"))
             assert not found, (part, found and found.group(0))
-    pdf_text = " ".join(p.extract_text() for p in PdfReader(report / "index.pdf").pages)
     assert not paths.search(pdf_text)
 
 
